@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Command-line parsing for "mica run". Every value is validated here, so the
+ * VM only ever sees a well-formed struct vm_config; a mistake gets one
+ * message naming the option and the reason.
+ */
+#include "config/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "arch/x86_64/layout.h"
+#include "config/size.h"
+
+const char cli_usage[] =
+	"Usage: mica run --kernel PATH [options]\n"
+	"       mica --help | --version\n"
+	"\n"
+	"Boots a Linux kernel (bzImage, or vmlinux ELF with a PVH entry) in a\n"
+	"KVM virtual machine with its serial console on this terminal.\n"
+	"\n"
+	"Options for run:\n"
+	"  -k, --kernel PATH        kernel to boot (required)\n"
+	"  -i, --initrd PATH        initial ramdisk\n"
+	"  -c, --cmdline STRING     kernel command line (default \"" CLI_DEFAULT_CMDLINE
+	"\")\n"
+	"  -n, --cpus N             number of vCPUs, 1-255 (default 1)\n"
+	"  -m, --memory SIZE        guest RAM, e.g. 512M, 2G; a bare number is\n"
+	"                           MiB (default 512M)\n"
+	"      --on-reboot ACTION   'restart' the guest (default) or 'exit'\n"
+	"                           mica with status 2\n"
+	"      --debug-exit         test device: a write of V to port 0xf4\n"
+	"                           exits with status V\n"
+	"  -v, --verbose            more messages (twice: debug)\n"
+	"  -h, --help               this text\n"
+	"\n"
+	"Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A, Ctrl-A h helps.\n"
+	"Exit status: 0 guest powered off (or quit), 1 error, 2 guest rebooted\n"
+	"with --on-reboot exit, 3 guest crashed, 4 stopped by a signal.\n";
+
+static int cli_fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int cli_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+enum {
+	OPT_ON_REBOOT = 0x100,
+	OPT_DEBUG_EXIT,
+};
+
+static const struct option run_options[] = {
+	{ "kernel", required_argument, NULL, 'k' },
+	{ "initrd", required_argument, NULL, 'i' },
+	{ "cmdline", required_argument, NULL, 'c' },
+	{ "cpus", required_argument, NULL, 'n' },
+	{ "memory", required_argument, NULL, 'm' },
+	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
+	{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+
+static int parse_memory(const char *arg, uint64_t *out, char *err,
+			size_t errlen)
+{
+	uint64_t v;
+	int rc = size_parse(arg, &v);
+
+	if (rc == -EINVAL)
+		return cli_fail(err, errlen,
+				"--memory '%s': not a size (examples: 512M, "
+				"2G, 1024)",
+				arg);
+	if (rc || v > CONFIG_MAX_MEMORY)
+		return cli_fail(err, errlen,
+				"--memory '%s': too large (at most %llu GiB)",
+				arg, CONFIG_MAX_MEMORY >> 30);
+	if (v < CONFIG_MIN_MEMORY)
+		return cli_fail(err, errlen,
+				"--memory '%s': too small (at least %llu MiB)",
+				arg, CONFIG_MIN_MEMORY >> 20);
+	if (v & ((1ull << 20) - 1))
+		return cli_fail(err, errlen,
+				"--memory '%s': must be a whole number of MiB",
+				arg);
+	*out = v;
+	return 0;
+}
+
+static int parse_run(int argc, char **argv, struct cli *cli, char *err,
+		     size_t errlen)
+{
+	struct vm_config *vm = &cli->vm;
+	unsigned long n;
+	int c, rc;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":k:i:c:n:m:vh", run_options,
+				NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			vm->kernel = optarg;
+			break;
+		case 'i':
+			vm->initrd = optarg;
+			break;
+		case 'c':
+			vm->cmdline = optarg;
+			break;
+		case 'n':
+			rc = uint_parse(optarg, 1, CONFIG_MAX_CPUS, &n);
+			if (rc)
+				return cli_fail(err, errlen,
+						"--cpus '%s': %s (1 to %u)",
+						optarg,
+						rc == -ERANGE ? "out of range" :
+								"not a number",
+						CONFIG_MAX_CPUS);
+			vm->cpus = (unsigned int)n;
+			break;
+		case 'm':
+			rc = parse_memory(optarg, &vm->memory, err, errlen);
+			if (rc)
+				return rc;
+			break;
+		case OPT_ON_REBOOT:
+			if (!strcmp(optarg, "restart"))
+				vm->on_reboot = REBOOT_RESTART;
+			else if (!strcmp(optarg, "exit"))
+				vm->on_reboot = REBOOT_EXIT;
+			else
+				return cli_fail(err, errlen,
+						"--on-reboot '%s': expected "
+						"'restart' or 'exit'",
+						optarg);
+			break;
+		case OPT_DEBUG_EXIT:
+			vm->debug_exit = true;
+			break;
+		case 'v':
+			cli->verbosity++;
+			break;
+		case 'h':
+			cli->command = CLI_HELP;
+			return 0;
+		case ':':
+			return cli_fail(err, errlen,
+					"option '%s' needs a value",
+					argv[optind - 1]);
+		default:
+			return cli_fail(err, errlen,
+					"unknown option '%s' (see 'mica run "
+					"--help')",
+					argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_fail(err, errlen,
+				"unexpected argument '%s' (see 'mica run "
+				"--help')",
+				argv[optind]);
+	if (!vm->kernel)
+		return cli_fail(err, errlen,
+				"--kernel is required: the kernel to boot");
+	if (!*vm->kernel)
+		return cli_fail(err, errlen, "--kernel: empty path");
+	if (vm->initrd && !*vm->initrd)
+		return cli_fail(err, errlen, "--initrd: empty path");
+	if (strlen(vm->cmdline) > LAYOUT_CMDLINE_MAX - 1)
+		return cli_fail(err, errlen,
+				"--cmdline is %zu bytes; at most %llu are "
+				"accepted",
+				strlen(vm->cmdline), LAYOUT_CMDLINE_MAX - 1);
+	return 0;
+}
+
+int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
+{
+	memset(cli, 0, sizeof(*cli));
+	cli->command = CLI_RUN;
+	cli->vm.cmdline = CLI_DEFAULT_CMDLINE;
+	cli->vm.cpus = 1;
+	cli->vm.memory = CLI_DEFAULT_MEMORY;
+	cli->vm.on_reboot = REBOOT_RESTART;
+
+	if (argc < 2)
+		return cli_fail(err, errlen,
+				"no command given (try 'mica --help')");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		cli->command = CLI_HELP;
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		cli->command = CLI_VERSION;
+		return 0;
+	}
+	if (strcmp(argv[1], "run"))
+		return cli_fail(err, errlen,
+				"unknown command '%s' (try 'mica --help')",
+				argv[1]);
+	return parse_run(argc - 1, argv + 1, cli, err, errlen);
+}

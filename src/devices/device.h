@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a device sees of the machine it is plugged into: interrupt lines, a
+ * way to ask the VM to power off or reset, and the table of device types.
+ *
+ * Devices never call KVM or the VM directly; they get these small interfaces,
+ * so unit tests can plug a device into fakes.
+ */
+#ifndef MICA_DEVICES_DEVICE_H
+#define MICA_DEVICES_DEVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A wire to the interrupt controller: one GSI, driven high or low. */
+struct irq_line {
+	void (*set_level)(void *opaque, unsigned int gsi, bool level);
+	void *opaque;
+	unsigned int gsi;
+};
+
+static inline void irq_set(const struct irq_line *line, bool level)
+{
+	if (line->set_level)
+		line->set_level(line->opaque, line->gsi, level);
+}
+
+/* Requests a device may make of the VM, from any thread. */
+enum vm_request {
+	VM_REQ_POWEROFF, /* ACPI S5 */
+	VM_REQ_RESET, /* i8042 0xFE, ACPI reset register, port 0xCF9 */
+	VM_REQ_DEBUG_EXIT, /* test device: stop, and exit with status code */
+};
+
+struct vm_ctl {
+	/* code: the exit status for VM_REQ_DEBUG_EXIT, 0 otherwise. */
+	void (*request)(void *opaque, enum vm_request req, int code);
+	void *opaque;
+};
+
+static inline void vm_ctl_request(const struct vm_ctl *ctl, enum vm_request req,
+				  int code)
+{
+	if (ctl->request)
+		ctl->request(ctl->opaque, req, code);
+}
+
+struct bus;
+struct guest_mem;
+struct chardev;
+struct vm_config;
+
+/* Everything a platform device may use while it is realized. */
+struct device_host {
+	struct bus *pio;
+	struct bus *mmio;
+	const struct guest_mem *mem;
+	const struct vm_config *cfg;
+	struct vm_ctl ctl;
+	/* Drives a GSI of the in-kernel irqchip; see irq_line. */
+	void (*irq_set_level)(void *opaque, unsigned int gsi, bool level);
+	void *irq_opaque;
+	struct chardev *console; /* the serial console's backend */
+};
+
+static inline struct irq_line device_irq(const struct device_host *host,
+					 unsigned int gsi)
+{
+	return (struct irq_line){
+		.set_level = host->irq_set_level,
+		.opaque = host->irq_opaque,
+		.gsi = gsi,
+	};
+}
+
+/*
+ * A platform device type. The VM allocates state_size zeroed bytes for each
+ * type in platform_devices[] and calls realize(), which registers the
+ * device's ranges on the buses (or does nothing if the configuration does not
+ * ask for the device). unrealize() frees what realize() made; the VM removes
+ * bus ranges itself by destroying the buses.
+ */
+struct device_type {
+	const char *name;
+	unsigned long state_size;
+	int (*realize)(void *state, const struct device_host *host);
+	void (*unrealize)(void *state);
+};
+
+/* The one table of platform device types: src/devices/registry.c. */
+extern const struct device_type *const platform_devices[];
+extern const unsigned int nr_platform_devices;
+
+#endif

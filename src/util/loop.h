@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The main thread's event loop: epoll over file descriptors with one
+ * callback each. Only the main thread touches a loop; other threads wake it
+ * through an eventfd they are given.
+ */
+#ifndef MICA_UTIL_LOOP_H
+#define MICA_UTIL_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+
+typedef void (*loop_fn)(void *opaque, uint32_t events);
+
+#define LOOP_MAX_WATCHES 32
+
+struct loop {
+	int epfd;
+	bool quit;
+	struct loop_watch {
+		int fd;
+		loop_fn fn;
+		void *opaque;
+	} watches[LOOP_MAX_WATCHES];
+};
+
+int loop_init(struct loop *loop);
+void loop_destroy(struct loop *loop);
+/* events: EPOLLIN/EPOLLOUT. Returns 0, -EPERM for a non-pollable fd. */
+int loop_add(struct loop *loop, int fd, uint32_t events, loop_fn fn,
+	     void *opaque);
+int loop_mod(struct loop *loop, int fd, uint32_t events);
+void loop_del(struct loop *loop, int fd);
+/* Runs callbacks until loop_quit(). Returns 0 or -errno. */
+int loop_run(struct loop *loop);
+void loop_quit(struct loop *loop);
+
+/* An eventfd: a wake-up any thread may send. */
+int event_new(void);
+void event_signal(int fd);
+void event_drain(int fd);
+
+#endif

@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Building, running and tearing down one VM. Inputs are the validated
+ * configuration and the user's kernel and initrd files; the guest reaches
+ * this file only through stop requests from devices and vCPUs.
+ */
+#include "vm/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arch/x86_64/acpi.h"
+#include "arch/x86_64/boot.h"
+#include "arch/x86_64/e820.h"
+#include "arch/x86_64/layout.h"
+#include "backends/chardev.h"
+#include "devices/device.h"
+#include "util/log.h"
+#include "util/loop.h"
+#include "vm/vcpu.h"
+
+static int vm_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int vm_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+void vm_request_stop(struct vm *vm, enum vm_stop reason, int code)
+{
+	bool first;
+
+	pthread_mutex_lock(&vm->stop_lock);
+	first = vm->stop == VM_STOP_NONE;
+	if (first) {
+		vm->stop = reason;
+		vm->stop_code = code;
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+	atomic_store(&vm->stopping, true);
+	if (first)
+		event_signal(vm->stop_event);
+}
+
+static void irq_set_level(void *opaque, unsigned int gsi, bool level)
+{
+	struct vm *vm = opaque;
+	int rc = kvm_irq_line(&vm->kvm, gsi, level);
+
+	if (rc)
+		log_warn("KVM_IRQ_LINE %u: %s", gsi, strerror(-rc));
+}
+
+static void device_request(void *opaque, enum vm_request req, int code)
+{
+	struct vm *vm = opaque;
+
+	switch (req) {
+	case VM_REQ_POWEROFF:
+		vm_request_stop(vm, VM_STOP_POWEROFF, 0);
+		break;
+	case VM_REQ_RESET:
+		vm_request_stop(vm, VM_STOP_RESET, 0);
+		break;
+	case VM_REQ_DEBUG_EXIT:
+		vm_request_stop(vm, VM_STOP_DEBUG_EXIT, code);
+		break;
+	}
+}
+
+static int create_memory(struct vm *vm, char *err, size_t errlen)
+{
+	struct gm_range ranges[2];
+	unsigned int nr = e820_ram_ranges(vm->cfg->memory, ranges), i;
+	int rc;
+
+	rc = gm_alloc(&vm->mem, ranges, nr);
+	if (rc)
+		return vm_fail(err, errlen, rc,
+			       "cannot reserve %llu MiB of guest memory: %s",
+			       (unsigned long long)(vm->cfg->memory >> 20),
+			       strerror(-rc));
+	for (i = 0; i < vm->mem.nr_regions; i++) {
+		const struct gm_region *r = &vm->mem.regions[i];
+
+		rc = kvm_set_memory_region(&vm->kvm, i, r->gpa, r->size,
+					   r->host);
+		if (rc)
+			return vm_fail(err, errlen, rc,
+				       "KVM_SET_USER_MEMORY_REGION: %s",
+				       strerror(-rc));
+	}
+	return 0;
+}
+
+static int create_devices(struct vm *vm, char *err, size_t errlen)
+{
+	const struct device_host host = {
+		.pio = &vm->pio,
+		.mmio = &vm->mmio,
+		.mem = &vm->mem,
+		.cfg = vm->cfg,
+		.ctl = { .request = device_request, .opaque = vm },
+		.irq_set_level = irq_set_level,
+		.irq_opaque = vm,
+		.console = vm->console,
+	};
+	unsigned int i;
+
+	vm->devices = calloc(nr_platform_devices, sizeof(*vm->devices));
+	if (!vm->devices)
+		return vm_fail(err, errlen, -ENOMEM, "out of memory");
+	for (i = 0; i < nr_platform_devices; i++) {
+		const struct device_type *t = platform_devices[i];
+		void *state = calloc(1, t->state_size);
+		int rc;
+
+		if (!state)
+			return vm_fail(err, errlen, -ENOMEM, "out of memory");
+		rc = t->realize(state, &host);
+		if (rc) {
+			free(state);
+			return vm_fail(err, errlen, rc, "device %s: %s",
+				       t->name, strerror(-rc));
+		}
+		vm->devices[i] = state;
+	}
+	return 0;
+}
+
+static int build_acpi(struct vm *vm, char *err, size_t errlen)
+{
+	const struct acpi_config acfg = {
+		.nr_cpus = vm->cfg->cpus,
+		.base_gpa = LAYOUT_ACPI,
+	};
+	void *buf = gm_ptr(&vm->mem, LAYOUT_ACPI, LAYOUT_ACPI_SIZE);
+	size_t used;
+	int rc;
+
+	if (!buf)
+		return vm_fail(err, errlen, -EFAULT, "no RAM for ACPI tables");
+	rc = acpi_build(&acfg, buf, LAYOUT_ACPI_SIZE, &used);
+	if (rc)
+		return vm_fail(err, errlen, rc, "building ACPI tables: %s",
+			       strerror(-rc));
+	return 0;
+}
+
+/* Opens a user's file for reading; a directory or an empty file is an error. */
+static int open_input(const char *what, const char *path, int *fd,
+		      uint64_t *size, char *err, size_t errlen)
+{
+	struct stat st;
+	int rc;
+
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return vm_fail(err, errlen, -errno, "%s '%s': %s", what, path,
+			       strerror(errno));
+	if (fstat(*fd, &st)) {
+		rc = -errno;
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = -EINVAL;
+		vm_fail(err, errlen, rc, "%s '%s': not a regular file", what,
+			path);
+		goto out;
+	}
+	if (st.st_size == 0) {
+		rc = -EINVAL;
+		vm_fail(err, errlen, rc, "%s '%s': file is empty", what, path);
+		goto out;
+	}
+	*size = (uint64_t)st.st_size;
+	return 0;
+fail:
+	vm_fail(err, errlen, rc, "%s '%s': %s", what, path, strerror(-rc));
+out:
+	close(*fd);
+	*fd = -1;
+	return rc;
+}
+
+static int load_kernel(struct vm *vm, struct boot_entry *entry, char *err,
+		       size_t errlen)
+{
+	struct gm_range ranges[2];
+	struct e820_entry map[E820_MAX_ENTRIES];
+	struct boot_image img = { .initrd_fd = -1 };
+	unsigned int nr = e820_ram_ranges(vm->cfg->memory, ranges);
+	void *kernel = MAP_FAILED;
+	uint64_t ksize = 0;
+	int kfd = -1, rc, n;
+
+	n = e820_build(ranges, nr, map);
+	if (n < 0)
+		return vm_fail(err, errlen, n, "bad memory layout");
+	rc = open_input("kernel", vm->cfg->kernel, &kfd, &ksize, err, errlen);
+	if (rc)
+		return rc;
+	kernel = mmap(NULL, ksize, PROT_READ, MAP_PRIVATE, kfd, 0);
+	if (kernel == MAP_FAILED) {
+		rc = vm_fail(err, errlen, -errno, "kernel '%s': %s",
+			     vm->cfg->kernel, strerror(errno));
+		goto out;
+	}
+	if (vm->cfg->initrd) {
+		rc = open_input("initrd", vm->cfg->initrd, &img.initrd_fd,
+				&img.initrd_size, err, errlen);
+		if (rc)
+			goto out;
+	}
+	img.kernel = kernel;
+	img.kernel_size = ksize;
+	img.cmdline = vm->cfg->cmdline;
+	img.e820 = map;
+	img.nr_e820 = (unsigned int)n;
+	img.low_ram_end = ranges[0].size;
+	img.rsdp = LAYOUT_ACPI;
+	rc = boot_load_kernel(&vm->mem, &img, entry);
+	if (rc) {
+		/* The loaders' messages say whether the initrd is at fault. */
+		bool initrd = !strncmp(img.err, "initrd", 6);
+
+		vm_fail(err, errlen, rc, "%s '%s': %s",
+			initrd ? "--initrd" : "--kernel",
+			initrd ? vm->cfg->initrd : vm->cfg->kernel, img.err);
+		goto out;
+	}
+	rc = boot_write_cpu_tables(&vm->mem, entry->mode);
+	if (rc)
+		vm_fail(err, errlen, rc, "no guest RAM for boot page tables");
+out:
+	if (kernel != MAP_FAILED)
+		munmap(kernel, ksize);
+	if (kfd >= 0)
+		close(kfd);
+	if (img.initrd_fd >= 0)
+		close(img.initrd_fd);
+	return rc;
+}
+
+static int create_vcpus(struct vm *vm, const struct boot_entry *entry,
+			char *err, size_t errlen)
+{
+	unsigned int i;
+	int rc;
+
+	rc = kvm_get_supported_cpuid(&vm->kvm, &vm->supported_cpuid);
+	if (rc)
+		return vm_fail(err, errlen, rc, "KVM_GET_SUPPORTED_CPUID: %s",
+			       strerror(-rc));
+	vm->vcpus = calloc(vm->cfg->cpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return vm_fail(err, errlen, -ENOMEM, "out of memory");
+	for (i = 0; i < vm->cfg->cpus; i++) {
+		rc = vcpu_init(&vm->vcpus[i], vm, i);
+		if (rc)
+			return vm_fail(
+				err, errlen, rc, "creating vCPU %u: %s%s", i,
+				strerror(-rc),
+				rc == -EINVAL ?
+					" (more vCPUs than KVM allows?)" :
+					"");
+		vm->nr_vcpus++;
+	}
+	/* APs wait for INIT/SIPI from the boot CPU, in the in-kernel LAPIC. */
+	rc = vcpu_set_boot_state(&vm->vcpus[0], entry);
+	if (rc)
+		return vm_fail(err, errlen, rc, "setting boot CPU state: %s",
+			       strerror(-rc));
+	return 0;
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg,
+	      struct chardev *console, char *err, size_t errlen)
+{
+	struct boot_entry entry;
+	const char *what;
+	int rc;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->console = console;
+	vm->kvm.sys_fd = vm->kvm.vm_fd = -1;
+	vm->stop_event = -1;
+	pthread_mutex_init(&vm->stop_lock, NULL);
+	bus_init(&vm->pio, "pio");
+	bus_init(&vm->mmio, "mmio");
+
+	rc = event_new();
+	if (rc < 0) {
+		vm_fail(err, errlen, rc, "eventfd: %s", strerror(-rc));
+		goto fail;
+	}
+	vm->stop_event = rc;
+
+	rc = kvm_open(&vm->kvm, &what);
+	if (rc) {
+		if (rc == -ENOTSUP)
+			vm_fail(err, errlen, rc,
+				"%s: KVM on this host lacks %s",
+				kvm_device_path(), what);
+		else
+			vm_fail(err, errlen, rc, "%s: %s%s", what,
+				strerror(-rc),
+				rc == -EACCES ?
+					" (run as root or join the kvm group)" :
+				rc == -ENOENT ?
+					" (is the kvm module loaded, and is "
+					"virtualization enabled?)" :
+					"");
+		goto fail;
+	}
+	rc = create_memory(vm, err, errlen);
+	if (rc)
+		goto fail;
+	rc = kvm_create_platform(&vm->kvm, LAYOUT_TSS, LAYOUT_IDENTITY_MAP);
+	if (rc) {
+		vm_fail(err, errlen, rc, "creating the in-kernel irqchip: %s",
+			strerror(-rc));
+		goto fail;
+	}
+	rc = create_devices(vm, err, errlen);
+	if (!rc)
+		rc = build_acpi(vm, err, errlen);
+	if (!rc)
+		rc = load_kernel(vm, &entry, err, errlen);
+	if (!rc)
+		rc = create_vcpus(vm, &entry, err, errlen);
+	if (rc)
+		goto fail;
+	return 0;
+fail:
+	vm_destroy(vm);
+	return rc;
+}
+
+int vm_start(struct vm *vm, char *err, size_t errlen)
+{
+	unsigned int i;
+	int rc;
+
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		rc = vcpu_start(&vm->vcpus[i]);
+		if (rc) {
+			vm_request_stop(vm, VM_STOP_HOST_ERROR, 0);
+			return vm_fail(err, errlen, rc,
+				       "starting vCPU thread %u: %s", i,
+				       strerror(-rc));
+		}
+	}
+	return 0;
+}
+
+void vm_join(struct vm *vm)
+{
+	unsigned int i;
+
+	atomic_store(&vm->stopping, true);
+	for (i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	for (i = 0; i < vm->nr_vcpus; i++)
+		vcpu_join(&vm->vcpus[i]);
+}
+
+void vm_destroy(struct vm *vm)
+{
+	unsigned int i;
+
+	vm_join(vm);
+	for (i = 0; i < vm->nr_vcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	free(vm->vcpus);
+	vm->vcpus = NULL;
+	vm->nr_vcpus = 0;
+	/* Detach the console first: its threads may call into a device. */
+	if (vm->console)
+		chardev_attach(vm->console, NULL, NULL);
+	if (vm->devices) {
+		for (i = 0; i < nr_platform_devices; i++) {
+			if (!vm->devices[i])
+				continue;
+			if (platform_devices[i]->unrealize)
+				platform_devices[i]->unrealize(vm->devices[i]);
+			free(vm->devices[i]);
+		}
+		free(vm->devices);
+		vm->devices = NULL;
+	}
+	bus_destroy(&vm->pio);
+	bus_destroy(&vm->mmio);
+	free(vm->supported_cpuid);
+	vm->supported_cpuid = NULL;
+	kvm_close(&vm->kvm);
+	gm_free(&vm->mem);
+	if (vm->stop_event >= 0)
+		close(vm->stop_event);
+	vm->stop_event = -1;
+	pthread_mutex_destroy(&vm->stop_lock);
+}

@@ -1,0 +1,152 @@
+# Shared helpers for the nested-KVM test rig (sourced by the scripts in
+# tests/nested/, tests/integration/ and bench/). Bash only.
+#
+# Paths:
+#   MICA_ROOT      the repository root
+#   NESTED_BUILD   build/nested, where every artefact of the rig goes
+#   KERNELS_DIR    build/nested/kernels/{cloud,std}
+
+MICA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+NESTED_DIR="$MICA_ROOT/tests/nested"
+NESTED_BUILD="$MICA_ROOT/build/nested"
+KERNELS_DIR="$NESTED_BUILD/kernels"
+
+nested_log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
+nested_die() {
+	printf '%s: error: %s\n' "${0##*/}" "$*" >&2
+	exit 1
+}
+
+# nested_need_root WHAT: the rig makes device nodes and installs packages.
+nested_need_root() {
+	[ "$(id -u)" = 0 ] || nested_die "$1 must run as root (it installs packages with apt-get and creates device nodes)"
+}
+
+# nested_pkg_installed PKG
+nested_pkg_installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+# nested_need_pkgs PKG...: install the Debian packages that are missing,
+# quietly; runs `apt-get update` once when the package lists are empty or the
+# first install attempt fails.
+nested_need_pkgs() {
+	local missing=() p
+	for p in "$@"; do
+		nested_pkg_installed "$p" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	nested_need_root "installing ${missing[*]}"
+	nested_log "installing Debian packages: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
+		apt-get update -qq || nested_die "apt-get update failed"
+	fi
+	if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+		apt-get update -qq || nested_die "apt-get update failed"
+		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+			nested_die "apt-get install ${missing[*]} failed"
+	fi
+}
+
+# nested_apt_update_once: for apt-cache lookups that need the package lists.
+nested_apt_update_once() {
+	if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
+		nested_need_root "apt-get update"
+		apt-get update -qq || nested_die "apt-get update failed"
+	fi
+}
+
+# nested_host_kvm_kind: prints "hardware" when this host's /dev/kvm can boot
+# a stock kernel directly (kvm_intel or kvm_amd without kvm_pvm), "pvm" when
+# it is the PVM nested backend that cannot, "none" when there is no /dev/kvm.
+nested_host_kvm_kind() {
+	if [ ! -c /dev/kvm ]; then
+		echo none
+	elif [ -d /sys/module/kvm_pvm ]; then
+		echo pvm
+	elif [ -d /sys/module/kvm_intel ] || [ -d /sys/module/kvm_amd ]; then
+		echo hardware
+	else
+		echo pvm
+	fi
+}
+
+# nested_now: seconds since the epoch with microseconds (bash 5).
+nested_now() { printf '%s\n' "$EPOCHREALTIME"; }
+
+# nested_elapsed START: seconds since START, one decimal.
+nested_elapsed() {
+	awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'
+}
+
+# nested_stamp FILE...: a fingerprint of files (path, size, mtime), for
+# cache invalidation.
+nested_stamp() {
+	local f
+	for f in "$@"; do
+		if [ -e "$f" ]; then
+			stat -L -c '%n %s %Y' "$f"
+		else
+			echo "$f missing"
+		fi
+	done | sha256sum | cut -d' ' -f1
+}
+
+# nested_busybox_tree DIR: a minimal root with busybox-static and a link for
+# every applet, plus the usual mount points. /dev/console is created when
+# running as root (the init scripts also reopen it from devtmpfs).
+nested_busybox_tree() {
+	local root="$1" bb=/bin/busybox a
+	file_is_static() { ! ldd "$1" >/dev/null 2>&1; }
+	[ -x "$bb" ] || nested_die "/bin/busybox missing (package busybox-static)"
+	file_is_static "$bb" || nested_die "/bin/busybox is not static: install busybox-static (not busybox)"
+	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,etc,root,lib,lib64,mnt}
+	cp "$bb" "$root/bin/busybox"
+	for a in $("$bb" --list-full); do
+		[ -e "$root/$a" ] || ln -s /bin/busybox "$root/$a"
+	done
+	if [ "$(id -u)" = 0 ]; then
+		mknod -m 600 "$root/dev/console" c 5 1
+		mknod -m 666 "$root/dev/null" c 1 3
+	fi
+}
+
+# nested_cpio DIR OUT: an uncompressed newc archive of DIR (owned by root).
+# Uncompressed on purpose: the L1 kernel runs under TCG, where gunzip of a
+# large initramfs costs seconds; copying costs nothing.
+nested_cpio() {
+	local dir="$1" out="$2"
+	(cd "$dir" && find . -mindepth 1 | LC_ALL=C sort |
+		cpio -o -H newc --quiet -R 0:0) >"$out.tmp" || nested_die "cpio of $dir failed"
+	mv "$out.tmp" "$out"
+}
+
+# nested_copy_with_libs BIN ROOT DEST: copy BIN to ROOT/DEST and the shared
+# libraries ldd lists (and the dynamic loader) to the same paths under ROOT.
+nested_copy_with_libs() {
+	local bin="$1" root="$2" dest="$3" lib
+	mkdir -p "$root/$(dirname "$dest")"
+	cp -L "$bin" "$root/$dest"
+	chmod 755 "$root/$dest"
+	if ldd "$bin" >/dev/null 2>&1; then
+		for lib in $(ldd "$bin" | awk '/=> \// { print $3 } /^[[:space:]]*\// { print $1 }'); do
+			mkdir -p "$root/$(dirname "$lib")"
+			cp -L "$lib" "$root/$lib"
+		done
+	fi
+}
+
+# nested_build_boottime: build tests/tools/boottime.c static into
+# build/nested/boottime when missing or older than its source; prints the path.
+nested_build_boottime() {
+	local src="$MICA_ROOT/tests/tools/boottime.c" out="$NESTED_BUILD/boottime"
+	if [ ! -x "$out" ] || [ "$src" -nt "$out" ]; then
+		nested_need_pkgs gcc libc6-dev
+		mkdir -p "$NESTED_BUILD"
+		gcc -static -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+			-o "$out.tmp" "$src" || nested_die "building $src failed"
+		mv "$out.tmp" "$out"
+	fi
+	echo "$out"
+}
