@@ -33,6 +33,7 @@ LIB_SRCS := \
 	src/devices/i8042.c \
 	src/devices/rtc.c \
 	src/devices/pm.c \
+	src/devices/reset.c \
 	src/devices/debug_exit.c \
 	src/backends/stdio.c
 

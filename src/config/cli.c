@@ -99,6 +99,31 @@ static int parse_memory(const char *arg, uint64_t *out, char *err,
 	return 0;
 }
 
+/*
+ * getopt_long() returned '?'. optopt is 0 for an unknown long option, the
+ * option's value for a known long option given a value it does not take,
+ * and the character for an unknown short option. Only in the last case can
+ * argv[optind - 1] be the wrong element: inside a cluster ("-vq") optind has
+ * not moved past it yet, so the option is named by its character.
+ */
+static int bad_option(char **argv, char *err, size_t errlen)
+{
+	const struct option *o;
+
+	for (o = run_options; optopt && o->name; o++)
+		if (o->val == optopt)
+			return cli_fail(err, errlen,
+					"option '%s' takes no value",
+					argv[optind - 1]);
+	if (optopt)
+		return cli_fail(err, errlen,
+				"unknown option '-%c' (see 'mica run --help')",
+				optopt);
+	return cli_fail(err, errlen,
+			"unknown option '%s' (see 'mica run --help')",
+			argv[optind - 1]);
+}
+
 static int parse_run(int argc, char **argv, struct cli *cli, char *err,
 		     size_t errlen)
 {
@@ -106,7 +131,11 @@ static int parse_run(int argc, char **argv, struct cli *cli, char *err,
 	unsigned long n;
 	int c, rc;
 
-	optind = 1;
+	/*
+	 * 0, not 1: glibc and musl then also forget a half-parsed cluster of
+	 * short options ("-hv") left over from an earlier call.
+	 */
+	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":k:i:c:n:m:vh", run_options,
 				NULL)) != -1) {
@@ -161,10 +190,7 @@ static int parse_run(int argc, char **argv, struct cli *cli, char *err,
 					"option '%s' needs a value",
 					argv[optind - 1]);
 		default:
-			return cli_fail(err, errlen,
-					"unknown option '%s' (see 'mica run "
-					"--help')",
-					argv[optind - 1]);
+			return bad_option(argv, err, errlen);
 		}
 	}
 	if (optind < argc)

@@ -295,8 +295,7 @@ static void i8042_data_write(void *opaque, uint64_t offset, unsigned int size,
 		vm_ctl_request(&s->ctl, VM_REQ_RESET, 0);
 }
 
-static uint64_t i8042_cmd_read(void *opaque, uint64_t offset,
-			       unsigned int size)
+static uint64_t i8042_cmd_read(void *opaque, uint64_t offset, unsigned int size)
 {
 	struct i8042 *s = opaque;
 	uint8_t v;

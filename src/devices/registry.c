@@ -1,1 +1,21 @@
-// placeholder
+// SPDX-License-Identifier: MIT
+/*
+ * The one table of platform device types. The VM realizes them in this
+ * order and unrealizes them in reverse. tests/unit/test_registry.c lists
+ * every device header's type and checks that it is here.
+ */
+#include "devices/debug_exit.h"
+#include "devices/device.h"
+#include "devices/i8042.h"
+#include "devices/pm.h"
+#include "devices/reset.h"
+#include "devices/rtc.h"
+#include "devices/uart16550.h"
+
+const struct device_type *const platform_devices[] = {
+	&uart16550_type, &i8042_type, &rtc_type,
+	&pm_type,	 &reset_type, &debug_exit_type,
+};
+
+const unsigned int nr_platform_devices =
+	sizeof(platform_devices) / sizeof(platform_devices[0]);

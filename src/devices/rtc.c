@@ -272,7 +272,7 @@ static int commit_time(struct rtc *r, int64_t host_sec)
 	tm.tm_year = (int)year - 1900;
 	t = timegm(&tm);
 	if (t < 0 || t > MAX_GUEST_SEC) {
-		log_guest("rtc: time written is out of range; clock not changed");
+		log_guest("rtc: time written out of range; clock not changed");
 		return -EINVAL;
 	}
 	r->offset = (int64_t)t - host_sec;
@@ -355,9 +355,9 @@ static void catch_up(struct rtc *r, struct gtime now)
 	if (now.sec < last.sec || (now.sec == last.sec && now.nsec < last.nsec))
 		goto out; /* the host clock stepped back */
 	/* Periods divide a second, so each second boundary is also a tick. */
-	if (period && (now.sec != last.sec ||
-		       subsec_ticks(now.nsec) / period !=
-			       subsec_ticks(last.nsec) / period))
+	if (period &&
+	    (now.sec != last.sec || subsec_ticks(now.nsec) / period !=
+					    subsec_ticks(last.nsec) / period))
 		r->cmos[REG_C] |= C_PF;
 	if (!(r->cmos[REG_B] & B_SET) && now.sec != last.sec) {
 		r->cmos[REG_C] |= C_UF;
@@ -380,8 +380,8 @@ static int64_t next_event_ns(const struct rtc *r, struct gtime now)
 		return -1; /* the line stays up until C is read */
 	if ((b & B_PIE) && period) {
 		uint64_t next = (subsec_ticks(now.nsec) / period + 1) * period;
-		int64_t at = (int64_t)((next * NSEC_PER_SEC + RTC_HZ - 1) /
-				       RTC_HZ);
+		int64_t at =
+			(int64_t)((next * NSEC_PER_SEC + RTC_HZ - 1) / RTC_HZ);
 
 		best = at - now.nsec;
 	}
@@ -434,8 +434,8 @@ static uint8_t read_reg(struct rtc *r, unsigned int idx)
 
 	catch_up(r, now);
 	if (is_time_reg(idx))
-		return r->cmos[REG_B] & B_SET ? r->cmos[idx]
-					      : time_field(r, idx, now.sec);
+		return (r->cmos[REG_B] & B_SET) ? r->cmos[idx] :
+						  time_field(r, idx, now.sec);
 	switch (idx) {
 	case REG_A:
 		return (uint8_t)(r->cmos[REG_A] | (uip(r, now) ? A_UIP : 0));
@@ -553,14 +553,14 @@ static void fill_memory_bytes(struct rtc *r, const struct vm_config *cfg)
 	uint64_t mem = cfg ? cfg->memory : 0;
 	uint64_t low = mem < LAYOUT_MMIO_HOLE ? mem : LAYOUT_MMIO_HOLE;
 	uint64_t high = mem - low;
-	uint64_t ext_kb = low > LAYOUT_HIGH_MEM ? (low - LAYOUT_HIGH_MEM) >> 10
-						: 0;
-	uint64_t above16m = low > (16ull << 20) ? (low - (16ull << 20)) >> 16
-						: 0;
-	uint64_t above4g = high >> 16;
+	uint64_t ext_kb = 0, above16m = 0, above4g = high >> 16;
 
 	if (!mem)
 		return;
+	if (low > LAYOUT_HIGH_MEM)
+		ext_kb = (low - LAYOUT_HIGH_MEM) >> 10;
+	if (low > (16ull << 20))
+		above16m = (low - (16ull << 20)) >> 16;
 	if (ext_kb > 0xffff)
 		ext_kb = 0xffff;
 	if (above16m > 0xffff)

@@ -459,8 +459,7 @@ static void run_after(struct uart *u, unsigned int after)
 		tx_flush(u);
 }
 
-static uint64_t uart_pio_read(void *opaque, uint64_t offset,
-			      unsigned int size)
+static uint64_t uart_pio_read(void *opaque, uint64_t offset, unsigned int size)
 {
 	struct uart *u = opaque;
 	unsigned int after = 0, i;
@@ -549,8 +548,8 @@ static int uart16550_realize(void *state, const struct device_host *host)
 		return -rc;
 	u->lock_ok = true;
 	irq_set(&u->irq, false);
-	rc = bus_register(host->pio, PORT_COM1, UART_NR_PORTS, &uart_pio_ops,
-			  u, "uart16550");
+	rc = bus_register(host->pio, PORT_COM1, UART_NR_PORTS, &uart_pio_ops, u,
+			  "uart16550");
 	if (rc)
 		goto out_lock;
 	if (u->chr) {

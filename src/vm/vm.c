@@ -210,17 +210,17 @@ static int load_kernel(struct vm *vm, struct boot_entry *entry, char *err,
 	n = e820_build(ranges, nr, map);
 	if (n < 0)
 		return vm_fail(err, errlen, n, "bad memory layout");
-	rc = open_input("kernel", vm->cfg->kernel, &kfd, &ksize, err, errlen);
+	rc = open_input("--kernel", vm->cfg->kernel, &kfd, &ksize, err, errlen);
 	if (rc)
 		return rc;
 	kernel = mmap(NULL, ksize, PROT_READ, MAP_PRIVATE, kfd, 0);
 	if (kernel == MAP_FAILED) {
-		rc = vm_fail(err, errlen, -errno, "kernel '%s': %s",
+		rc = vm_fail(err, errlen, -errno, "--kernel '%s': %s",
 			     vm->cfg->kernel, strerror(errno));
 		goto out;
 	}
 	if (vm->cfg->initrd) {
-		rc = open_input("initrd", vm->cfg->initrd, &img.initrd_fd,
+		rc = open_input("--initrd", vm->cfg->initrd, &img.initrd_fd,
 				&img.initrd_size, err, errlen);
 		if (rc)
 			goto out;

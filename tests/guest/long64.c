@@ -97,8 +97,8 @@ int main64(const u8 *bp)
 	int qemu;
 
 	guest_name = "long64";
-	printf("long64: entry: %s, boot_params at %p\n",
-	       entered_via_32 ? "32-bit" : "64-bit", bp);
+	printf("long64: entry: %s\n", entered_via_32 ? "32-bit" : "64-bit");
+	printf("long64: boot_params at %p\n", bp);
 	if (!bp || (uptr)bp >= (1ull << 32))
 		fail("RSI does not point at boot_params (%p)", bp);
 	if (strncmp((const char *)bp + 0x202, "HdrS", 4))

@@ -98,12 +98,13 @@ kernel_version:
 startup_32:
 	cli
 	cld
-	lgdt gdt_desc
-	ljmp $CODE32, $1f
-1:	mov $DATA32, %eax
+	mov $DATA32, %eax		/* flat data first: lgdt reads via DS */
 	mov %eax, %ds
 	mov %eax, %es
 	mov %eax, %ss
+	lgdt gdt_desc
+	ljmp $CODE32, $1f
+1:
 	movl $1, entered_via_32
 	mov $pt_pml4, %edi		/* PML4 and PDPT pages */
 	mov $2048, %ecx

@@ -23,6 +23,10 @@
 #   from VMM start to MICA-L2-INIT, or to the --until marker; -1 = never),
 #   L2_TOTAL_MS, L2_LOG, and prints a one-line summary.
 #
+# l2_initrd_with SCRIPT OUT [FILES...]
+#   OUT = the L2 initramfs plus a layer holding SCRIPT as /test.sh and FILES
+#   in /; boot it with --initrd OUT --test script (the L2 init runs
+#   /test.sh, prints "MICA-L2-SCRIPT-DONE rc=N" and powers off).
 # l2_field KEY [LOG]    value of KEY=... from the first MICA-L2-INIT/-INFO line
 # l2_count TEXT [LOG]   how many lines of LOG contain TEXT
 # l2_pass NAME / l2_fail NAME REASON / l2_skip NAME REASON
@@ -35,10 +39,15 @@ L2_ANY_FAILED=0
 L2_DEFAULT_CMDLINE_BASE="console=ttyS0 quiet panic=-1"
 
 # The QEMU command (for comparison with mica) that boots the same kernel and
-# initramfs: microvm with its ISA serial port; acpi=on (the default) gives
-# the guest the ACPI power-off it uses for poweroff -f; -no-reboot turns a
-# guest reboot into an exit.
-l2_qemu_cmd_doc="qemu-system-x86_64 -M microvm -enable-kvm -cpu host -smp N -m M -nodefaults -no-user-config -nographic -serial stdio -kernel K -initrd I -append C"
+# initramfs (L2_QEMU_MACHINE overrides the -M value):
+#   qemu-system-x86_64 -M microvm,rtc=on -enable-kvm -cpu host -smp N -m M
+#     -nodefaults -no-user-config -nographic -serial stdio
+#     -kernel K -initrd I -append C [-no-reboot]
+# microvm's ISA serial port is the console; its ACPI (acpi=auto is on) gives
+# the guest the power-off that poweroff -f uses. rtc=on matters: with KVM,
+# microvm leaves the CMOS RTC out by default (rtc=auto), and the kernel's
+# rtc_cmos driver then spends about 14 s of this rig's time probing for it.
+# -no-reboot turns a guest reboot into an exit (status 0).
 
 l2_boot() {
 	_name=$1
@@ -75,7 +84,7 @@ l2_boot() {
 		;;
 	qemu)
 		# QEMU's -m wants M or G; mica's sizes are the same for these.
-		set -- "$QEMU" -M microvm -enable-kvm -cpu host -smp "$_cpus" -m "$_mem" \
+		set -- "$QEMU" -M "${L2_QEMU_MACHINE:-microvm,rtc=on}" -enable-kvm -cpu host -smp "$_cpus" -m "$_mem" \
 			-nodefaults -no-user-config -nographic -serial stdio \
 			-kernel "$_kernel" -initrd "$_initrd" -append "$_cmdline"
 		[ "$_onreboot" = exit ] && set -- "$@" -no-reboot
@@ -100,6 +109,17 @@ l2_boot() {
 	[ -n "$L2_TOTAL_MS" ] || L2_TOTAL_MS=-1
 	echo "l2: $_name vmm=$_vmm status=$L2_STATUS marker=$(l2_ms "$L2_MARKER_MS") total=$(l2_ms "$L2_TOTAL_MS")"
 	return 0
+}
+
+l2_initrd_with() {
+	_script=$1 _out=$2
+	shift 2
+	_d=$(mktemp -d)
+	cp "$_script" "$_d/test.sh"
+	[ $# -gt 0 ] && cp "$@" "$_d/"
+	(cd "$_d" && find . | cpio -o -H newc 2>/dev/null) >"$_d.cpio" || return 1
+	cat "$L2_INITRD" "$_d.cpio" >"$_out"
+	rm -rf "$_d" "$_d.cpio"
 }
 
 # l2_ms MS: "12.3s", or "never" for -1.

@@ -150,3 +150,70 @@ nested_build_boottime() {
 	fi
 	echo "$out"
 }
+
+# nested_where: where L2 guests run: "host" when this host's /dev/kvm boots
+# stock kernels (hardware KVM), else "l1" (inside run-l1's nested host).
+nested_where() {
+	if [ "$(nested_host_kvm_kind)" = hardware ]; then
+		echo host
+	else
+		echo l1
+	fi
+}
+
+# nested_run [--timeout SECS] [--with-qemu] SCRIPT [FILES...]
+#   Runs SCRIPT (POSIX sh, see tests/nested/README.md) where L2 guests can
+#   boot: directly on this host when it has hardware KVM, otherwise inside
+#   the L1 nested host via run-l1. Same environment and /extra files either
+#   way; output on stdout; returns SCRIPT's status (run-l1's 124/125 on a
+#   rig failure).
+nested_run() {
+	local timeout=900 with_qemu=0 script extra rc=0
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--timeout)
+			timeout=$2
+			shift 2
+			;;
+		--with-qemu)
+			with_qemu=1
+			shift
+			;;
+		*) break ;;
+		esac
+	done
+	script=$(realpath "$1")
+	shift
+	if [ "$(nested_where)" = l1 ]; then
+		local a=(--timeout "$timeout")
+		[ "$with_qemu" = 1 ] && a+=(--with-qemu)
+		"$NESTED_DIR/run-l1" "${a[@]}" "$script" "$@" || rc=$?
+		return "$rc"
+	fi
+	"$NESTED_DIR/fetch-kernels" >/dev/null
+	mkdir -p "$NESTED_BUILD/logs"
+	extra=$(mktemp -d "$NESTED_BUILD/host-run.XXXXXX")
+	[ $# -gt 0 ] && cp -a "$@" "$extra/"
+	(
+		MICA=
+		[ -x "$MICA_ROOT/build/mica" ] && MICA="$MICA_ROOT/build/mica"
+		QEMU=
+		[ "$with_qemu" = 1 ] && QEMU=$(command -v qemu-system-x86_64 || true)
+		BOOTTIME=$(nested_build_boottime)
+		L2_INITRD=$("$NESTED_DIR/mkinitramfs-l2")
+		L2_CLOUD_BZ="$KERNELS_DIR/cloud/vmlinuz"
+		L2_CLOUD_ELF="$KERNELS_DIR/cloud/vmlinux"
+		L2_STD_BZ="$KERNELS_DIR/std/vmlinuz"
+		NESTED_LIB="$NESTED_DIR/l2-lib.sh"
+		NESTED_WHERE=host
+		EXTRA="$extra"
+		L2_LOGDIR="$NESTED_BUILD/logs/l2"
+		TMPDIR="$extra"
+		export MICA QEMU BOOTTIME L2_INITRD L2_CLOUD_BZ L2_CLOUD_ELF L2_STD_BZ \
+			NESTED_LIB NESTED_WHERE EXTRA L2_LOGDIR TMPDIR
+		cd "$extra"
+		timeout --foreground -k 10 "$timeout" sh "$script"
+	) || rc=$?
+	rm -rf "$extra"
+	return "$rc"
+}

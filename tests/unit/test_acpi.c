@@ -241,7 +241,8 @@ static size_t r_pkg_end(struct reader *r)
 	size_t start = r->pos, value, nbytes;
 
 	if (!r->ok ||
-	    !pkglength_decode(r->p + r->pos, r->end - r->pos, &value, &nbytes) ||
+	    !pkglength_decode(r->p + r->pos, r->end - r->pos, &value,
+			      &nbytes) ||
 	    value > r->end - start) {
 		r->ok = false;
 		return r->pos;
@@ -419,8 +420,9 @@ static void r_s5(struct reader *r, struct dsdt_info *info)
 /* Walks the whole DSDT; false if any byte of it is not understood. */
 static bool dsdt_decode(const struct tables *t, struct dsdt_info *info)
 {
-	struct reader r = { .p = t->dsdt, .end = t->dsdt_len, .pos = 36,
-			    .ok = true };
+	struct reader r = {
+		.p = t->dsdt, .end = t->dsdt_len, .pos = 36, .ok = true
+	};
 
 	memset(info, 0, sizeof(*info));
 	while (r.ok && r.pos < r.end) {
@@ -739,12 +741,12 @@ static void dsdt_s5_package(void)
 			s5 = t.dsdt + i;
 	CHECK(s5);
 	if (s5) {
-		static const uint8_t want[] = { 0x08, '_', 'S', '5', '_',
-						0x12, 0x08, 0x04, 0x0a, 0x05,
-						0x0a, 0x05, 0x00, 0x00 };
+		/* NameOp _S5_ PackageOp PkgLength NumElements 5 5 0 0 */
+		static const char want[] = "\x08_S5_\x12\x08\x04"
+					   "\x0a\x05\x0a\x05\x00\x00";
 
-		CHECK(s5 - 1 + sizeof(want) <= t.dsdt + t.dsdt_len);
-		CHECK(!memcmp(s5 - 1, want, sizeof(want)));
+		CHECK(s5 - 1 + sizeof(want) - 1 <= t.dsdt + t.dsdt_len);
+		CHECK(!memcmp(s5 - 1, want, sizeof(want) - 1));
 	}
 	/* And as a decoder sees it. */
 	if (!dsdt_decode(&t, info))
@@ -829,8 +831,7 @@ static void check_cpu_devices(unsigned int nr_cpus)
 	unsigned int cpus = 0;
 
 	CHECK(info);
-	if (!info || !build(&t, nr_cpus, LAYOUT_ACPI) ||
-	    !dsdt_decode(&t, info))
+	if (!info || !build(&t, nr_cpus, LAYOUT_ACPI) || !dsdt_decode(&t, info))
 		goto out;
 	CHECK_EQ(info->nr_dev, 4 + nr_cpus);
 	for (unsigned int i = 0; i < info->nr_dev; i++) {
@@ -906,8 +907,8 @@ static void pkglength_boundaries(void)
 		size_t value = 0, nbytes = 0;
 		int n = acpi_aml_pkglength(body, out);
 
-		if (n < 1 || !pkglength_decode(out, (size_t)n, &value,
-					       &nbytes) ||
+		if (n < 1 ||
+		    !pkglength_decode(out, (size_t)n, &value, &nbytes) ||
 		    value != body + (size_t)n) {
 			test_fail(__FILE__, __LINE__, "body %zu", body);
 			break;

@@ -1,8 +1,424 @@
 // SPDX-License-Identifier: MIT
+/*
+ * Tests of command-line parsing (src/config/cli.c): defaults, every option in
+ * its long, short and "--opt=value" forms, help and version, and that every
+ * mistake is rejected with a message naming the option or argument and the
+ * offending value. argv is built from heap copies, as getopt_long() may
+ * permute it, and freed after each parse so that a parser holding on to an
+ * old argv is caught by ASan.
+ */
 #include "unit/test.h"
 
-static void placeholder(void)
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "arch/x86_64/layout.h"
+#include "config/cli.h"
+
+#define MAX_ARGS 32
+
+struct args {
+	int argc;
+	char *argv[MAX_ARGS + 1];
+};
+
+/* Fills a with heap copies of the NULL-terminated list of strings. */
+static void args_make(struct args *a, ...)
 {
+	const char *s;
+	va_list ap;
+
+	a->argc = 0;
+	va_start(ap, a);
+	while ((s = va_arg(ap, const char *)) && a->argc < MAX_ARGS)
+		a->argv[a->argc++] = strdup(s);
+	va_end(ap);
+	a->argv[a->argc] = NULL;
 }
 
-TEST_SUITE(cli, TEST_CASE(placeholder));
+static void args_free(struct args *a)
+{
+	int i;
+
+	for (i = 0; i < a->argc; i++)
+		free(a->argv[i]);
+	a->argc = 0;
+}
+
+/* Parses, expecting failure; returns the message and checks it names all
+ * of the given words. */
+static char err[512];
+
+#define EXPECT_FAIL(...) expect_fail(__LINE__, __VA_ARGS__)
+
+static void expect_fail(int line, const char *want1, const char *want2,
+			struct args *a)
+{
+	struct cli cli;
+	int rc;
+
+	memset(err, 0, sizeof(err));
+	rc = cli_parse(a->argc, a->argv, &cli, err, sizeof(err));
+	if (rc != -EINVAL)
+		test_fail(__FILE__, line, "cli_parse = %d, want -EINVAL", rc);
+	if (!err[0])
+		test_fail(__FILE__, line, "no error message");
+	if (want1 && !strstr(err, want1))
+		test_fail(__FILE__, line, "message \"%s\" does not name \"%s\"",
+			  err, want1);
+	if (want2 && !strstr(err, want2))
+		test_fail(__FILE__, line, "message \"%s\" does not name \"%s\"",
+			  err, want2);
+	args_free(a);
+}
+
+static int parse(struct args *a, struct cli *cli)
+{
+	int rc;
+
+	memset(err, 0, sizeof(err));
+	rc = cli_parse(a->argc, a->argv, cli, err, sizeof(err));
+	if (rc)
+		test_fail(__FILE__, __LINE__, "cli_parse = %d: %s", rc, err);
+	return rc;
+}
+
+static void defaults(void)
+{
+	struct args a;
+	struct cli cli;
+
+	args_make(&a, "mica", "run", "--kernel", "bzImage", NULL);
+	memset(&cli, 0xa5, sizeof(cli));
+	CHECK_EQ(parse(&a, &cli), 0);
+	CHECK_EQ(cli.command, CLI_RUN);
+	CHECK_STR(cli.vm.kernel, "bzImage");
+	CHECK(cli.vm.initrd == NULL);
+	CHECK_STR(cli.vm.cmdline, CLI_DEFAULT_CMDLINE);
+	CHECK_STR(cli.vm.cmdline, "console=ttyS0");
+	CHECK_EQ(cli.vm.cpus, 1);
+	CHECK_EQ(cli.vm.memory, 512ull << 20);
+	CHECK_EQ(cli.vm.on_reboot, REBOOT_RESTART);
+	CHECK(!cli.vm.debug_exit);
+	CHECK_EQ(cli.verbosity, 0);
+	args_free(&a);
+}
+
+static void every_option_long(void)
+{
+	struct args a;
+	struct cli cli;
+
+	args_make(&a, "mica", "run", "--kernel", "/k/vmlinux", "--initrd",
+		  "/k/initrd.img", "--cmdline", "console=ttyS0 quiet", "--cpus",
+		  "4", "--memory", "2G", "--on-reboot", "exit", "--debug-exit",
+		  "--verbose", "--verbose", NULL);
+	CHECK_EQ(parse(&a, &cli), 0);
+	CHECK_EQ(cli.command, CLI_RUN);
+	CHECK_STR(cli.vm.kernel, "/k/vmlinux");
+	CHECK_STR(cli.vm.initrd, "/k/initrd.img");
+	CHECK_STR(cli.vm.cmdline, "console=ttyS0 quiet");
+	CHECK_EQ(cli.vm.cpus, 4);
+	CHECK_EQ(cli.vm.memory, 2ull << 30);
+	CHECK_EQ(cli.vm.on_reboot, REBOOT_EXIT);
+	CHECK(cli.vm.debug_exit);
+	CHECK_EQ(cli.verbosity, 2);
+	args_free(&a);
+}
+
+static void every_option_short_and_equals(void)
+{
+	struct args a;
+	struct cli cli;
+
+	args_make(&a, "mica", "run", "-k", "k1", "-i", "i1", "-c", "", "-n",
+		  "255", "-m", "16", "-vv", NULL);
+	CHECK_EQ(parse(&a, &cli), 0);
+	CHECK_STR(cli.vm.kernel, "k1");
+	CHECK_STR(cli.vm.initrd, "i1");
+	CHECK_STR(cli.vm.cmdline, ""); /* an empty command line is fine */
+	CHECK_EQ(cli.vm.cpus, 255);
+	CHECK_EQ(cli.vm.memory, 16ull << 20);
+	CHECK_EQ(cli.verbosity, 2);
+	args_free(&a);
+
+	args_make(&a, "mica", "run", "--kernel=k2", "--initrd=i2",
+		  "--cmdline=a=b c", "--cpus=2", "--memory=1024",
+		  "--on-reboot=restart", "-kk3", NULL);
+	CHECK_EQ(parse(&a, &cli), 0);
+	CHECK_STR(cli.vm.kernel, "k3"); /* the last one wins */
+	CHECK_STR(cli.vm.initrd, "i2");
+	CHECK_STR(cli.vm.cmdline, "a=b c");
+	CHECK_EQ(cli.vm.cpus, 2);
+	CHECK_EQ(cli.vm.memory, 1ull << 30);
+	CHECK_EQ(cli.vm.on_reboot, REBOOT_RESTART);
+	CHECK(!cli.vm.debug_exit);
+	CHECK_EQ(cli.verbosity, 0);
+	args_free(&a);
+
+	/* Options after the kernel path, and the memory forms. */
+	args_make(&a, "mica", "run", "-m", "3GiB", "-k", "k", "-m", "1536MB",
+		  NULL);
+	CHECK_EQ(parse(&a, &cli), 0);
+	CHECK_EQ(cli.vm.memory, 1536ull << 20);
+	args_free(&a);
+}
+
+static void help_and_version(void)
+{
+	static const char *const help[] = { "--help", "-h", "help" };
+	struct args a;
+	struct cli cli;
+	unsigned int i;
+
+	for (i = 0; i < 3; i++) {
+		args_make(&a, "mica", help[i], NULL);
+		CHECK_EQ(parse(&a, &cli), 0);
+		CHECK_EQ(cli.command, CLI_HELP);
+		args_free(&a);
+	}
+	args_make(&a, "mica", "--version", NULL);
+	CHECK_EQ(parse(&a, &cli), 0);
+	CHECK_EQ(cli.command, CLI_VERSION);
+	args_free(&a);
+	args_make(&a, "mica", "version", NULL);
+	CHECK_EQ(parse(&a, &cli), 0);
+	CHECK_EQ(cli.command, CLI_VERSION);
+	args_free(&a);
+
+	/* "run --help" needs no kernel. */
+	args_make(&a, "mica", "run", "--help", NULL);
+	CHECK_EQ(parse(&a, &cli), 0);
+	CHECK_EQ(cli.command, CLI_HELP);
+	args_free(&a);
+	args_make(&a, "mica", "run", "-m", "1G", "-h", NULL);
+	CHECK_EQ(parse(&a, &cli), 0);
+	CHECK_EQ(cli.command, CLI_HELP);
+	args_free(&a);
+
+	CHECK(strstr(cli_usage, "--kernel") != NULL);
+	CHECK(strstr(cli_usage, "--on-reboot") != NULL);
+}
+
+/*
+ * getopt_long() keeps state between calls. A parse that stops in the middle
+ * of a cluster of short options ("-hv") must not leak into the next parse,
+ * whose argv is a different array.
+ */
+static void repeated_parses_are_independent(void)
+{
+	struct args a;
+	struct cli cli;
+
+	args_make(&a, "mica", "run", "-hv", NULL);
+	CHECK_EQ(parse(&a, &cli), 0);
+	CHECK_EQ(cli.command, CLI_HELP);
+	args_free(&a);
+	args_make(&a, "mica", "run", "--kernel", "k", NULL);
+	CHECK_EQ(parse(&a, &cli), 0);
+	CHECK_EQ(cli.command, CLI_RUN);
+	CHECK_EQ(cli.verbosity, 0);
+	args_free(&a);
+
+	args_make(&a, "mica", "run", "-qv", "-k", "k", NULL);
+	EXPECT_FAIL("-q", NULL, &a);
+	args_make(&a, "mica", "run", "-k", "k2", NULL);
+	CHECK_EQ(parse(&a, &cli), 0);
+	CHECK_STR(cli.vm.kernel, "k2");
+	CHECK_EQ(cli.verbosity, 0);
+	args_free(&a);
+}
+
+static void missing_kernel(void)
+{
+	struct args a;
+
+	args_make(&a, "mica", "run", NULL);
+	EXPECT_FAIL("--kernel", NULL, &a);
+	args_make(&a, "mica", "run", "--memory", "1G", "--cpus", "2", NULL);
+	EXPECT_FAIL("--kernel", NULL, &a);
+	args_make(&a, "mica", "run", "--kernel=", NULL);
+	EXPECT_FAIL("--kernel", "empty", &a);
+	args_make(&a, "mica", "run", "-k", "k", "--initrd", "", NULL);
+	EXPECT_FAIL("--initrd", "empty", &a);
+}
+
+static void unknown_options_named(void)
+{
+	struct args a;
+
+	args_make(&a, "mica", "run", "--kernel", "k", "--frobnicate", NULL);
+	EXPECT_FAIL("--frobnicate", NULL, &a);
+	args_make(&a, "mica", "run", "--kernel", "k", "--colour=red", NULL);
+	EXPECT_FAIL("--colour", NULL, &a);
+	args_make(&a, "mica", "run", "-x", "--kernel", "k", NULL);
+	EXPECT_FAIL("-x", NULL, &a);
+	/* An unknown short option inside a cluster is named by itself. */
+	args_make(&a, "mica", "run", "--kernel", "k", "-vqv", NULL);
+	EXPECT_FAIL("-q", NULL, &a);
+	args_make(&a, "mica", "run", "--kernel", "k", "-vz", NULL);
+	EXPECT_FAIL("-z", NULL, &a);
+	/* A flag given a value. */
+	args_make(&a, "mica", "run", "--kernel", "k", "--debug-exit=1", NULL);
+	EXPECT_FAIL("--debug-exit", NULL, &a);
+	args_make(&a, "mica", "run", "--kernel", "k", "--verbose=2", NULL);
+	EXPECT_FAIL("--verbose", NULL, &a);
+}
+
+static void option_missing_value(void)
+{
+	struct args a;
+
+	args_make(&a, "mica", "run", "--kernel", NULL);
+	EXPECT_FAIL("--kernel", NULL, &a);
+	args_make(&a, "mica", "run", "--kernel", "k", "--memory", NULL);
+	EXPECT_FAIL("--memory", NULL, &a);
+	args_make(&a, "mica", "run", "--kernel", "k", "--on-reboot", NULL);
+	EXPECT_FAIL("--on-reboot", NULL, &a);
+	args_make(&a, "mica", "run", "--kernel", "k", "-n", NULL);
+	EXPECT_FAIL("-n", NULL, &a);
+	args_make(&a, "mica", "run", "--kernel", "k", "-c", NULL);
+	EXPECT_FAIL("-c", NULL, &a);
+}
+
+static void bad_cpus(void)
+{
+	static const char *const bad[] = { "0", "256", "abc", "2x", "",
+					   "-1", "1.5", "99999999999999999999" };
+	unsigned int i;
+	struct args a;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char quoted[64];
+
+		snprintf(quoted, sizeof(quoted), "'%s'", bad[i]);
+		args_make(&a, "mica", "run", "-k", "k", "--cpus", bad[i], NULL);
+		EXPECT_FAIL("--cpus", quoted, &a);
+	}
+	args_make(&a, "mica", "run", "-k", "k", "--cpus=0", NULL);
+	EXPECT_FAIL("--cpus", "range", &a);
+	args_make(&a, "mica", "run", "-k", "k", "-n", "2x", NULL);
+	EXPECT_FAIL("--cpus", "not a number", &a);
+}
+
+static void bad_memory(void)
+{
+	struct args a;
+
+	args_make(&a, "mica", "run", "-k", "k", "--memory", "8M", NULL);
+	EXPECT_FAIL("'8M'", "too small", &a);
+	args_make(&a, "mica", "run", "-k", "k", "--memory", "15", NULL);
+	EXPECT_FAIL("'15'", "too small", &a);
+	args_make(&a, "mica", "run", "-k", "k", "--memory", "0", NULL);
+	EXPECT_FAIL("--memory", "too small", &a);
+	args_make(&a, "mica", "run", "-k", "k", "--memory", "2T", NULL);
+	EXPECT_FAIL("'2T'", "too large", &a);
+	args_make(&a, "mica", "run", "-k", "k", "--memory",
+		  "99999999999999999999G", NULL);
+	EXPECT_FAIL("--memory", "too large", &a);
+	args_make(&a, "mica", "run", "-k", "k", "--memory", "16385K", NULL);
+	EXPECT_FAIL("'16385K'", "MiB", &a);
+	args_make(&a, "mica", "run", "-k", "k", "--memory", "lots", NULL);
+	EXPECT_FAIL("--memory", "'lots'", &a);
+	args_make(&a, "mica", "run", "-k", "k", "-m", "1.5G", NULL);
+	EXPECT_FAIL("--memory", "'1.5G'", &a);
+	args_make(&a, "mica", "run", "-k", "k", "-m", "", NULL);
+	EXPECT_FAIL("--memory", NULL, &a);
+
+	/* The limits themselves are accepted. */
+	{
+		struct cli cli;
+
+		args_make(&a, "mica", "run", "-k", "k", "-m", "16M", NULL);
+		CHECK_EQ(parse(&a, &cli), 0);
+		CHECK_EQ(cli.vm.memory, 16ull << 20);
+		args_free(&a);
+		args_make(&a, "mica", "run", "-k", "k", "-m", "1T", NULL);
+		CHECK_EQ(parse(&a, &cli), 0);
+		CHECK_EQ(cli.vm.memory, 1ull << 40);
+		args_free(&a);
+	}
+}
+
+static void bad_on_reboot(void)
+{
+	struct args a;
+
+	args_make(&a, "mica", "run", "-k", "k", "--on-reboot", "shutdown",
+		  NULL);
+	EXPECT_FAIL("--on-reboot", "'shutdown'", &a);
+	args_make(&a, "mica", "run", "-k", "k", "--on-reboot=EXIT", NULL);
+	EXPECT_FAIL("--on-reboot", "'EXIT'", &a);
+	args_make(&a, "mica", "run", "-k", "k", "--on-reboot=", NULL);
+	EXPECT_FAIL("--on-reboot", "restart", &a);
+}
+
+static void cmdline_length_limit(void)
+{
+	size_t max = LAYOUT_CMDLINE_MAX - 1;
+	char *line = malloc(max + 2);
+	struct args a;
+	struct cli cli;
+
+	CHECK(line != NULL);
+	if (!line)
+		return;
+	memset(line, 'x', max + 1);
+	line[max + 1] = '\0'; /* 65536 bytes */
+	args_make(&a, "mica", "run", "-k", "k", "--cmdline", line, NULL);
+	EXPECT_FAIL("--cmdline", "65536", &a);
+
+	line[max] = '\0'; /* 65535 bytes: the longest accepted */
+	args_make(&a, "mica", "run", "-k", "k", "--cmdline", line, NULL);
+	CHECK_EQ(parse(&a, &cli), 0);
+	CHECK_EQ(strlen(cli.vm.cmdline), max);
+	args_free(&a);
+	free(line);
+}
+
+static void stray_argument_and_bad_command(void)
+{
+	struct args a;
+
+	args_make(&a, "mica", "run", "--kernel", "k", "extra", NULL);
+	EXPECT_FAIL("'extra'", NULL, &a);
+	args_make(&a, "mica", "run", "stray", "--kernel", "k", NULL);
+	EXPECT_FAIL("'stray'", NULL, &a);
+	args_make(&a, "mica", "run", "-k", "k", "--", "-m", NULL);
+	EXPECT_FAIL("'-m'", NULL, &a);
+	args_make(&a, "mica", "start", "--kernel", "k", NULL);
+	EXPECT_FAIL("'start'", "command", &a);
+	args_make(&a, "mica", "--kernel", "k", NULL);
+	EXPECT_FAIL("'--kernel'", "command", &a);
+	args_make(&a, "mica", "", NULL);
+	EXPECT_FAIL("command", NULL, &a);
+	args_make(&a, "mica", NULL);
+	EXPECT_FAIL("command", NULL, &a);
+}
+
+static void small_error_buffer_truncates(void)
+{
+	struct args a;
+	struct cli cli;
+	char small[8];
+
+	memset(small, 'z', sizeof(small));
+	args_make(&a, "mica", "run", "--frobnicate", NULL);
+	CHECK_EQ(cli_parse(a.argc, a.argv, &cli, small, sizeof(small)),
+		 -EINVAL);
+	CHECK(memchr(small, '\0', sizeof(small)) != NULL);
+	args_free(&a);
+}
+
+TEST_SUITE(cli, TEST_CASE(defaults), TEST_CASE(every_option_long),
+	   TEST_CASE(every_option_short_and_equals),
+	   TEST_CASE(help_and_version),
+	   TEST_CASE(repeated_parses_are_independent),
+	   TEST_CASE(missing_kernel), TEST_CASE(unknown_options_named),
+	   TEST_CASE(option_missing_value), TEST_CASE(bad_cpus),
+	   TEST_CASE(bad_memory), TEST_CASE(bad_on_reboot),
+	   TEST_CASE(cmdline_length_limit),
+	   TEST_CASE(stray_argument_and_bad_command),
+	   TEST_CASE(small_error_buffer_truncates));

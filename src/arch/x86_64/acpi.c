@@ -425,7 +425,8 @@ static void aml_string(struct aml *a, const char *s)
 
 static unsigned int hex_digit_value(char c)
 {
-	return c <= '9' ? (unsigned int)(c - '0') : (unsigned int)(c - 'A' + 10);
+	return c <= '9' ? (unsigned int)(c - '0') :
+			  (unsigned int)(c - 'A' + 10);
 }
 
 /*
@@ -610,9 +611,8 @@ static void dsdt_sb_body(struct aml *a, const void *ctx)
 	aml_byte(a, AML_ROOT_CHAR);
 	aml_nameseg(a, "_SB_");
 
-	for (size_t i = 0; i < sizeof(dsdt_pnp_devices) /
-				       sizeof(dsdt_pnp_devices[0]);
-	     i++)
+	for (size_t i = 0;
+	     i < sizeof(dsdt_pnp_devices) / sizeof(dsdt_pnp_devices[0]); i++)
 		dsdt_device(a, &dsdt_pnp_devices[i]);
 
 	/*
@@ -696,7 +696,7 @@ static int acpi_layout(const struct acpi_config *cfg, struct acpi_layout *l)
 }
 
 static struct acpi_header sdt_header(const char signature[4], size_t length,
-				    uint8_t revision)
+				     uint8_t revision)
 {
 	struct acpi_header h = {
 		.length = (uint32_t)length,

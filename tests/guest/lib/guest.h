@@ -198,6 +198,7 @@ void irq_set_handler(u8 vector, irq_handler h);
 #define LAPIC_ID 0x020
 #define LAPIC_EOI 0x0b0
 #define LAPIC_SVR 0x0f0
+#define LAPIC_IRR 0x200 /* eight registers, 0x10 apart */
 #define LAPIC_ICR_LO 0x300
 #define LAPIC_ICR_HI 0x310
 #define LAPIC_LVT_TIMER 0x320

@@ -79,7 +79,21 @@ isr_common:
 	add $4, %esp
 	popa
 	add $8, %esp		/* vector and error code */
-	iret
+	/*
+	 * Return without IRET: this host's KVM emulates CPL0 code, and its
+	 * emulator implements IRET in real mode only (anything else is an
+	 * internal error). Same privilege, same flat CS, so "popf; ret" does
+	 * the same: rewrite [EIP, CS, EFLAGS] into [EFLAGS, EIP]. An
+	 * interrupt taken between popf and ret nests harmlessly.
+	 */
+	push %eax
+	mov 4(%esp), %eax	/* EIP */
+	xchg %eax, 12(%esp)	/* EIP over EFLAGS; EAX = EFLAGS */
+	mov %eax, 8(%esp)	/* EFLAGS over CS */
+	pop %eax
+	add $4, %esp
+	popf
+	ret
 
 	.section .data
 	.p2align 3
