@@ -36,7 +36,10 @@ int e820_build(const struct gm_range *ram, unsigned int nr_ram,
 	if (nr_ram < 1 || nr_ram > 2 || ram[0].gpa != 0 ||
 	    ram[0].size <= LAYOUT_HIGH_MEM || ram[0].size > LAYOUT_MMIO_HOLE)
 		return -EINVAL;
-	if (nr_ram == 2 && ram[1].gpa < LAYOUT_4G)
+	/* High RAM continues low RAM that fills everything below the hole. */
+	if (nr_ram == 2 &&
+	    (ram[0].size != LAYOUT_MMIO_HOLE || ram[1].gpa < LAYOUT_4G ||
+	     ram[1].size == 0 || ram[1].gpa + ram[1].size < ram[1].gpa))
 		return -EINVAL;
 
 	out[n++] = (struct e820_entry){ 0, LAYOUT_EBDA, E820_RAM };
