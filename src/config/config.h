@@ -23,7 +23,7 @@ struct vm_config {
 	const char *initrd; /* path or NULL */
 	const char *cmdline; /* never NULL */
 	unsigned int cpus;
-	uint64_t memory; /* bytes, a multiple of 2 MiB */
+	uint64_t memory; /* bytes, a whole number of MiB */
 	enum reboot_action on_reboot;
 	bool debug_exit; /* test-only: port 0xf4 ends mica with a status */
 };

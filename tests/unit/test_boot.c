@@ -170,10 +170,9 @@ static bool walk(const struct guest_mem *gm, uint64_t cr3, uint64_t va,
 static void page_tables_identity_map_4g(void)
 {
 	static const uint64_t addrs[] = {
-		0,	     0x7000,	   0x100200,	0x1234567,
-		0x3fffffff,  0x40000000,   0x7fffffff,	0xbfffffff,
-		0xc0000000,  0xc0012345,   0xfebff000,	0xfee00300,
-		0xfffffff8,  0xffffffff,
+		0,	    0x7000,	0x100200,   0x1234567,	0x3fffffff,
+		0x40000000, 0x7fffffff, 0xbfffffff, 0xc0000000, 0xc0012345,
+		0xfebff000, 0xfee00300, 0xfffffff8, 0xffffffff,
 	};
 	struct kvm_sregs sregs;
 	struct guest_mem gm;
@@ -248,13 +247,18 @@ static void cpu_tables_need_low_ram(void)
 static void reset_sregs(struct kvm_sregs *s)
 {
 	memset(s, 0, sizeof(*s));
-	s->cs = (struct kvm_segment){ .base = 0xffff0000, .limit = 0xffff,
-				      .selector = 0xf000, .type = 0xb,
-				      .present = 1, .s = 1 };
-	s->tr = (struct kvm_segment){ .limit = 0xffff, .type = 0xb,
-				      .present = 1, .selector = 0x1234 };
-	s->ldt = (struct kvm_segment){ .limit = 0xffff, .type = 0x2,
-				       .present = 1, .selector = 0x4321 };
+	s->cs = (struct kvm_segment){ .base = 0xffff0000,
+				      .limit = 0xffff,
+				      .selector = 0xf000,
+				      .type = 0xb,
+				      .present = 1,
+				      .s = 1 };
+	s->tr = (struct kvm_segment){
+		.limit = 0xffff, .type = 0xb, .present = 1, .selector = 0x1234
+	};
+	s->ldt = (struct kvm_segment){
+		.limit = 0xffff, .type = 0x2, .present = 1, .selector = 0x4321
+	};
 	s->cr0 = 0x60000010;
 	s->apic_base = 0xfee00900;
 }
@@ -497,8 +501,7 @@ static void initrd_placed_at_top(void)
 	CHECK_EQ(gm.regions[0].host[gpa + size], 0);
 
 	/* A window exactly as big as the (page-rounded) initrd. */
-	CHECK_EQ(boot_load_initrd(&gm, &img, 8 * MiB, 8 * MiB + 4 * 4096,
-				  &gpa),
+	CHECK_EQ(boot_load_initrd(&gm, &img, 8 * MiB, 8 * MiB + 4 * 4096, &gpa),
 		 0);
 	CHECK_EQ(gpa, 8 * MiB);
 	CHECK(!memcmp(gm.regions[0].host + gpa, data, size));
@@ -539,13 +542,11 @@ static void initrd_errors(void)
 	CHECK(!strncmp(img.err, "initrd", 6));
 	/* One page too many for the window. */
 	img.initrd_size = 4 * 4096 + 1;
-	CHECK_EQ(boot_load_initrd(&gm, &img, 8 * MiB, 8 * MiB + 4 * 4096,
-				  &gpa),
+	CHECK_EQ(boot_load_initrd(&gm, &img, 8 * MiB, 8 * MiB + 4 * 4096, &gpa),
 		 -E2BIG);
 	/* Floor above the limit. */
 	img.initrd_size = size;
-	CHECK_EQ(boot_load_initrd(&gm, &img, 40 * MiB, 20 * MiB, &gpa),
-		 -E2BIG);
+	CHECK_EQ(boot_load_initrd(&gm, &img, 40 * MiB, 20 * MiB, &gpa), -E2BIG);
 	CHECK(!strncmp(img.err, "initrd", 6));
 	CHECK_EQ(gpa, 0x5a5a);
 
@@ -557,8 +558,7 @@ static void initrd_errors(void)
 
 	/* The file is shorter than the size given. */
 	img.initrd_size = size + 4096;
-	CHECK_EQ(boot_load_initrd(&gm, &img, 2 * MiB, 0x38000000, &gpa),
-		 -EIO);
+	CHECK_EQ(boot_load_initrd(&gm, &img, 2 * MiB, 0x38000000, &gpa), -EIO);
 	CHECK(!strncmp(img.err, "initrd", 6));
 	CHECK_EQ(gpa, 0x5a5a);
 
@@ -583,8 +583,7 @@ static uint32_t rng(void)
 
 static void load_kernel_rejects_non_kernels(void)
 {
-	static const size_t sizes[] = { 0, 1, 3, 4, 0x205, 0x206, 1024,
-					65536 };
+	static const size_t sizes[] = { 0, 1, 3, 4, 0x205, 0x206, 1024, 65536 };
 	struct boot_image img;
 	struct boot_entry entry;
 	struct guest_mem gm;
@@ -615,7 +614,10 @@ static void load_kernel_rejects_non_kernels(void)
 	}
 
 	/* An ELF magic sends it to the ELF loader, which says why. */
-	memcpy(buf, "\x7f" "ELF", 4);
+	memcpy(buf,
+	       "\x7f"
+	       "ELF",
+	       4);
 	init_img(&img, "");
 	img.kernel = buf;
 	img.kernel_size = 64;

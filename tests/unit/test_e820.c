@@ -44,15 +44,16 @@ static void check_layout(int line, uint64_t mem, unsigned int want_ranges)
 	for (i = 0; i < nr; i++)
 		range_total += ram[i].size;
 	if (range_total != mem)
-		test_fail(__FILE__, line, "ranges hold 0x%llx bytes, not 0x%llx",
+		test_fail(__FILE__, line,
+			  "ranges hold 0x%llx bytes, not 0x%llx",
 			  (unsigned long long)range_total,
 			  (unsigned long long)mem);
 	if (ram[0].gpa != 0)
 		test_fail(__FILE__, line, "RAM does not start at 0");
 	if (ram[0].size > LAYOUT_MMIO_HOLE)
 		test_fail(__FILE__, line, "low RAM runs into the MMIO hole");
-	if (nr == 2 && (ram[0].size != LAYOUT_MMIO_HOLE ||
-			ram[1].gpa != LAYOUT_4G))
+	if (nr == 2 &&
+	    (ram[0].size != LAYOUT_MMIO_HOLE || ram[1].gpa != LAYOUT_4G))
 		test_fail(__FILE__, line, "high RAM not split at 3 GiB/4 GiB");
 
 	memset(map, 0xa5, sizeof(map));

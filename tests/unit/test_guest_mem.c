@@ -57,9 +57,9 @@ static void alloc_rejects_bad_ranges(void)
 	struct gm_range unsorted[] = { { 0x10000, 0x1000 }, { 0, 0x1000 } };
 	struct gm_range wrap[] = { { top, 0x2000 } };
 	struct gm_range wrap_big[] = { { 0x1000, top } };
-	struct gm_range third_overlaps_first[] = {
-		{ 0x10000, 0x1000 }, { 0x20000, 0x1000 }, { 0x10000, 0x1000 }
-	};
+	struct gm_range third_overlaps_first[] = { { 0x10000, 0x1000 },
+						   { 0x20000, 0x1000 },
+						   { 0x10000, 0x1000 } };
 	struct gm_range many[GM_MAX_REGIONS + 1];
 	unsigned int i;
 

@@ -77,10 +77,10 @@ static void bare_number_is_mib(void)
 static void rejects_bad_syntax(void)
 {
 	static const char *const bad[] = {
-		"",      "M",      "MiB",   "12Q",   "-1",   "+1",    "1.5G",
-		" 1G",   "1G ",    "1 G",   "1\tG",  "1GG",  "1Gi",   "1GiBB",
-		"1iB",   "1B",     "1MiBx", "0x10",  "1e3",  "1,024", "1_000",
-		"G1",    "1G\n",   "\n1G",  "1KM",   "1bytes",
+		"",    "M",    "MiB",	"12Q",	"-1",	  "+1",	   "1.5G",
+		" 1G", "1G ",  "1 G",	"1\tG", "1GG",	  "1Gi",   "1GiBB",
+		"1iB", "1B",   "1MiBx", "0x10", "1e3",	  "1,024", "1_000",
+		"G1",  "1G\n", "\n1G",	"1KM",	"1bytes",
 	};
 	uint64_t v = SENTINEL;
 	unsigned int i;

@@ -48,7 +48,6 @@ int bzimage_load(const struct guest_mem *gm, struct boot_image *img,
 		 struct boot_entry *entry);
 int pvh_load(const struct guest_mem *gm, struct boot_image *img,
 	     struct boot_entry *entry);
-int pvh_probe(const uint8_t *image, size_t size);
 
 /*
  * Places the initrd at the highest page-aligned address such that it ends at

@@ -111,11 +111,16 @@ int bzimage_load(const struct guest_mem *gm, struct boot_image *img,
 	/*
 	 * The kernel decompresses in place up to init_size bytes from where
 	 * it runs, which is the larger of the load address and its preferred
-	 * address (it moves itself there when relocatable).
+	 * address (it moves itself there when relocatable). Checked first so
+	 * that need cannot wrap, and because more --memory would not help.
 	 */
+	if (hdr.pref_address > LAYOUT_MMIO_HOLE)
+		return bz_fail(img, -E2BIG,
+			       "bzImage's preferred load address is above "
+			       "3 GiB, where guest RAM cannot be");
 	need = (hdr.pref_address > load ? hdr.pref_address : load) +
 	       (hdr.init_size > payload_size ? hdr.init_size : payload_size);
-	if (need > img->low_ram_end || hdr.pref_address > LAYOUT_MMIO_HOLE) {
+	if (need > img->low_ram_end) {
 		snprintf(img->err, sizeof(img->err),
 			 "this kernel needs at least %llu MiB of guest memory",
 			 (unsigned long long)((need + (1 << 20) - 1) >> 20));

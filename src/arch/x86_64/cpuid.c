@@ -54,12 +54,12 @@ int cpuid_build(const struct kvm_cpuid2 *supported, unsigned int cpu,
 		unsigned int nr_cpus, struct kvm_cpuid2 *out)
 {
 	unsigned int cap = supported->nent + CPUID_EXTRA_ENTRIES;
-	unsigned int core_shift = order(nr_cpus);
 	uint32_t max_basic = 0;
-	unsigned int i, sub;
+	unsigned int i, sub, core_shift;
 
 	if (nr_cpus == 0 || nr_cpus > 255 || cpu >= nr_cpus)
 		return -EINVAL;
+	core_shift = order(nr_cpus); /* only now: order() needs n <= 2^31 */
 	out->nent = 0;
 	for (i = 0; i < supported->nent; i++) {
 		const struct kvm_cpuid_entry2 *in = &supported->entries[i];
@@ -75,7 +75,9 @@ int cpuid_build(const struct kvm_cpuid2 *supported, unsigned int cpu,
 			break;
 		case 1:
 			set_bits(&e->ebx, 24, 8, cpu); /* initial APIC ID */
-			set_bits(&e->ebx, 16, 8, 1u << core_shift);
+			/* 256 does not fit the 8-bit field: saturate. */
+			set_bits(&e->ebx, 16, 8,
+				 core_shift < 8 ? 1u << core_shift : 0xff);
 			set_bits(&e->ebx, 8, 8, 8); /* CLFLUSH: 64 bytes */
 			e->ecx |= LEAF1_ECX_HYPERVISOR;
 			if (nr_cpus > 1)

@@ -92,7 +92,9 @@ static int parse_elf(const uint8_t *image, size_t size, struct elf_info *info,
 		return -ENOEXEC;
 	}
 	if (image[EI_DATA] != ELFDATA2LSB) {
-		snprintf(err, errlen, "big-endian ELF: not an x86 kernel");
+		snprintf(err, errlen,
+			 "not a little-endian ELF: not an x86 "
+			 "kernel");
 		return -ENOEXEC;
 	}
 	info->is64 = image[EI_CLASS] == ELFCLASS64;
@@ -212,16 +214,6 @@ static int find_pvh_entry(const uint8_t *image, const struct elf_info *info,
 	return -ENOENT;
 }
 
-int pvh_probe(const uint8_t *image, size_t size)
-{
-	struct elf_info info;
-	uint64_t entry;
-	char err[128];
-	int rc = parse_elf(image, size, &info, err, sizeof(err));
-
-	return rc ? rc : find_pvh_entry(image, &info, &entry);
-}
-
 static int write_start_info(const struct guest_mem *gm, struct boot_image *img,
 			    gpa_t initrd)
 {
@@ -288,9 +280,14 @@ int pvh_load(const struct guest_mem *gm, struct boot_image *img,
 		if (ph->type != PT_LOAD || ph->memsz == 0)
 			continue;
 		/* Boot data lives below 1 MiB; segments must stay above. */
-		dst = ph->paddr >= LAYOUT_HIGH_MEM ?
-			      gm_ptr(gm, ph->paddr, ph->memsz) :
-			      NULL;
+		if (ph->paddr < LAYOUT_HIGH_MEM) {
+			snprintf(img->err, sizeof(img->err),
+				 "ELF segment at 0x%llx is below 1 MiB, where "
+				 "mica keeps boot data",
+				 (unsigned long long)ph->paddr);
+			return -ENOEXEC;
+		}
+		dst = gm_ptr(gm, ph->paddr, ph->memsz);
 		if (!dst) {
 			snprintf(
 				img->err, sizeof(img->err),
