@@ -41,6 +41,7 @@ MAIN_SRCS := src/main.c
 
 UNIT_SRCS := \
 	tests/unit/main.c \
+	tests/unit/fake.c \
 	tests/unit/test_guest_mem.c \
 	tests/unit/test_bus.c \
 	tests/unit/test_size.c \

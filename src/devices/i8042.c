@@ -279,20 +279,29 @@ static uint64_t i8042_data_read(void *opaque, uint64_t offset,
 	return v;
 }
 
-static void i8042_data_write(void *opaque, uint64_t offset, unsigned int size,
-			     uint64_t value)
+/*
+ * A write to either port: apply it and update the lines under the lock, then
+ * ask for the reset, if the write pulsed it, after dropping the lock.
+ */
+static void port_write(struct i8042 *s, bool (*apply)(struct i8042 *, uint8_t),
+		       uint8_t v)
 {
-	struct i8042 *s = opaque;
 	bool reset;
 
-	(void)offset;
-	(void)size;
 	pthread_mutex_lock(&s->lock);
-	reset = write_data(s, (uint8_t)value);
+	reset = apply(s, v);
 	update_irqs(s);
 	pthread_mutex_unlock(&s->lock);
 	if (reset)
 		vm_ctl_request(&s->ctl, VM_REQ_RESET, 0);
+}
+
+static void i8042_data_write(void *opaque, uint64_t offset, unsigned int size,
+			     uint64_t value)
+{
+	(void)offset;
+	(void)size;
+	port_write(opaque, write_data, (uint8_t)value);
 }
 
 static uint64_t i8042_cmd_read(void *opaque, uint64_t offset, unsigned int size)
@@ -311,17 +320,9 @@ static uint64_t i8042_cmd_read(void *opaque, uint64_t offset, unsigned int size)
 static void i8042_cmd_write(void *opaque, uint64_t offset, unsigned int size,
 			    uint64_t value)
 {
-	struct i8042 *s = opaque;
-	bool reset;
-
 	(void)offset;
 	(void)size;
-	pthread_mutex_lock(&s->lock);
-	reset = write_command(s, (uint8_t)value);
-	update_irqs(s);
-	pthread_mutex_unlock(&s->lock);
-	if (reset)
-		vm_ctl_request(&s->ctl, VM_REQ_RESET, 0);
+	port_write(opaque, write_command, (uint8_t)value);
 }
 
 static const struct bus_ops i8042_data_ops = {

@@ -9,9 +9,7 @@
 #include <stdlib.h>
 
 #include "arch/x86_64/layout.h"
-#include "backends/chardev.h"
 #include "bus/bus.h"
-#include "config/config.h"
 #include "devices/debug_exit.h"
 #include "devices/device.h"
 #include "devices/i8042.h"
@@ -19,6 +17,7 @@
 #include "devices/reset.h"
 #include "devices/rtc.h"
 #include "devices/uart16550.h"
+#include "unit/fake.h"
 
 /*
  * Every device header's type. A new device adds its line here, and this
@@ -80,77 +79,18 @@ static void every_device_registered(void)
 	CHECK_EQ(nr_platform_devices, NR_EXPECTED);
 }
 
-struct fake {
-	struct bus pio, mmio;
-	struct vm_config cfg;
-	struct device_host host;
-	struct chardev console;
-	unsigned int nr_req;
-	enum vm_request last_req;
-	int last_code;
-};
-
-static size_t sink_write(struct chardev *chr, const uint8_t *buf, size_t len)
-{
-	(void)chr;
-	(void)buf;
-	return len;
-}
-
-static const struct chardev_ops sink_ops = { .write = sink_write };
-
-static void fake_request(void *opaque, enum vm_request req, int code)
-{
-	struct fake *f = opaque;
-
-	f->nr_req++;
-	f->last_req = req;
-	f->last_code = code;
-}
-
-static void fake_irq(void *opaque, unsigned int gsi, bool level)
-{
-	(void)opaque;
-	(void)gsi;
-	(void)level;
-}
-
-static void fake_init(struct fake *f, bool debug_exit)
-{
-	memset(f, 0, sizeof(*f));
-	bus_init(&f->pio, "pio");
-	bus_init(&f->mmio, "mmio");
-	f->cfg.memory = 1ull << 30;
-	f->cfg.cmdline = "";
-	f->cfg.debug_exit = debug_exit;
-	f->console.ops = &sink_ops;
-	f->host = (struct device_host){
-		.pio = &f->pio,
-		.mmio = &f->mmio,
-		.cfg = &f->cfg,
-		.ctl = { .request = fake_request, .opaque = f },
-		.irq_set_level = fake_irq,
-		.irq_opaque = f,
-		.console = &f->console,
-	};
-}
-
-static void fake_fini(struct fake *f)
-{
-	bus_destroy(&f->pio);
-	bus_destroy(&f->mmio);
-}
-
 /* All devices on one pair of buses: no overlaps, and unrealize is clean. */
 static void realize_all(void)
 {
-	struct fake f;
+	struct fake_vm f;
 	void *states[32] = { 0 };
 	unsigned int i, n = nr_platform_devices < 32 ? nr_platform_devices : 32;
 	void *again;
 	uint64_t v;
 
-	fake_init(&f, true);
+	fake_vm_init(&f);
+	f.cfg.memory = 1ull << 30;
+	f.cfg.debug_exit = true;
 	for (i = 0; i < n; i++) {
 		int rc;
 
@@ -172,64 +112,56 @@ static void realize_all(void)
 	CHECK_EQ(uart16550_type.realize(again, &f.host), -EEXIST);
 	uart16550_type.unrealize(again);
 	/* ...without stealing the console from the first. */
-	CHECK(f.console.fe_opaque != NULL && f.console.fe_opaque != again);
+	CHECK(f.console.chr.fe_opaque != NULL &&
+	      f.console.chr.fe_opaque != again);
 	free(again);
 	for (i = n; i-- > 0;) {
 		platform_devices[i]->unrealize(states[i]);
 		free(states[i]);
 	}
-	fake_fini(&f);
+	fake_vm_fini(&f);
 }
 
-static void *debug_exit_new(struct fake *f, bool enabled)
+static void debug_exit_new(struct fake_vm *f, bool enabled)
 {
-	void *s = calloc(1, debug_exit_type.state_size);
-
-	fake_init(f, enabled);
-	if (debug_exit_type.realize(s, &f->host))
-		test_fail(__FILE__, __LINE__, "debug-exit realize failed");
-	return s;
-}
-
-static void debug_exit_free(struct fake *f, void *s)
-{
-	debug_exit_type.unrealize(s);
-	free(s);
-	fake_fini(f);
+	fake_vm_init(f);
+	f->cfg.memory = 1ull << 30;
+	f->cfg.debug_exit = enabled;
+	fake_vm_realize(f, &debug_exit_type);
 }
 
 static void debug_exit_code(void)
 {
-	struct fake f;
-	void *s = debug_exit_new(&f, true);
+	struct fake_vm f;
 	uint64_t v;
 
+	debug_exit_new(&f, true);
 	CHECK(bus_write(&f.pio, PORT_DEBUG_EXIT, 1, 0x2a));
-	CHECK_EQ(f.nr_req, 1);
-	CHECK_EQ(f.last_req, VM_REQ_DEBUG_EXIT);
-	CHECK_EQ(f.last_code, 0x2a);
+	CHECK_EQ(f.ctl.nr, 1);
+	CHECK_EQ(f.ctl.last_req, VM_REQ_DEBUG_EXIT);
+	CHECK_EQ(f.ctl.last_code, 0x2a);
 	CHECK(bus_write(&f.pio, PORT_DEBUG_EXIT, 4, 0x12345601));
-	CHECK_EQ(f.last_code, 0x01);
+	CHECK_EQ(f.ctl.last_code, 0x01);
 	CHECK(bus_write(&f.pio, PORT_DEBUG_EXIT + 2, 2, 0xffff));
-	CHECK_EQ(f.last_code, 0xff);
+	CHECK_EQ(f.ctl.last_code, 0xff);
 	CHECK(bus_write(&f.pio, PORT_DEBUG_EXIT + 3, 1, 0));
-	CHECK_EQ(f.last_code, 0);
-	CHECK_EQ(f.nr_req, 4);
+	CHECK_EQ(f.ctl.last_code, 0);
+	CHECK_EQ(f.ctl.nr, 4);
 	CHECK(bus_read(&f.pio, PORT_DEBUG_EXIT, 4, &v));
 	CHECK_EQ(v, 0);
 	CHECK(!bus_write(&f.pio, PORT_DEBUG_EXIT + 2, 4, 0));
-	CHECK_EQ(f.nr_req, 4);
-	debug_exit_free(&f, s);
+	CHECK_EQ(f.ctl.nr, 4);
+	fake_vm_fini(&f);
 }
 
 static void debug_exit_scratch_widths(void)
 {
-	struct fake f;
-	void *s = debug_exit_new(&f, true);
+	struct fake_vm f;
 	const uint64_t base = LAYOUT_TESTDEV_MMIO;
 	uint64_t v;
 	unsigned int w;
 
+	debug_exit_new(&f, true);
 	/* Starts zeroed. */
 	CHECK(bus_read(&f.mmio, base, 8, &v));
 	CHECK_EQ(v, 0);
@@ -264,20 +196,20 @@ static void debug_exit_scratch_widths(void)
 	CHECK_EQ(v, 42);
 	CHECK(!bus_write(&f.mmio, base + LAYOUT_TESTDEV_MMIO_SIZE - 4, 8, 0));
 	CHECK(!bus_read(&f.mmio, base + LAYOUT_TESTDEV_MMIO_SIZE, 1, &v));
-	CHECK_EQ(f.nr_req, 0);
-	debug_exit_free(&f, s);
+	CHECK_EQ(f.ctl.nr, 0);
+	fake_vm_fini(&f);
 }
 
 static void debug_exit_absent(void)
 {
-	struct fake f;
-	void *s = debug_exit_new(&f, false);
+	struct fake_vm f;
 	uint64_t v;
 
+	debug_exit_new(&f, false);
 	CHECK(!bus_write(&f.pio, PORT_DEBUG_EXIT, 1, 1));
 	CHECK(!bus_read(&f.mmio, LAYOUT_TESTDEV_MMIO, 4, &v));
-	CHECK_EQ(f.nr_req, 0);
-	debug_exit_free(&f, s);
+	CHECK_EQ(f.ctl.nr, 0);
+	fake_vm_fini(&f);
 }
 
 TEST_SUITE(registry, TEST_CASE(types_complete), TEST_CASE(names_unique),

@@ -6,55 +6,22 @@
  */
 #include "unit/test.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
-#include <stdlib.h>
 #include <time.h>
 
 #include "arch/x86_64/layout.h"
 #include "bus/bus.h"
-#include "config/config.h"
 #include "devices/rtc.h"
+#include "unit/fake.h"
 #include "util/log.h"
 
 #define INDEX PORT_RTC
 #define DATA (PORT_RTC + 1)
 #define NS 1000000000ll
 
-struct fake {
-	struct bus pio, mmio;
-	struct vm_config cfg;
-	struct device_host host;
-	pthread_mutex_t lock; /* the timer thread sets levels too */
-	bool level[32];
-	_Atomic int64_t now;
-	void *state;
-};
-
-static void fake_irq(void *opaque, unsigned int gsi, bool level)
-{
-	struct fake *f = opaque;
-
-	if (gsi >= 32)
-		return;
-	pthread_mutex_lock(&f->lock);
-	f->level[gsi] = level;
-	pthread_mutex_unlock(&f->lock);
-}
-
-static bool irq8(struct fake *f)
-{
-	bool l;
-
-	pthread_mutex_lock(&f->lock);
-	l = f->level[IRQ_RTC];
-	pthread_mutex_unlock(&f->lock);
-	return l;
-}
-
 static int64_t fake_clock(void *opaque)
 {
-	struct fake *f = opaque;
+	struct fake_vm *f = opaque;
 
 	return atomic_load(&f->now);
 }
@@ -74,51 +41,28 @@ static int64_t leap_day(int64_t ns)
 	return (int64_t)timegm(&tm) * NS + ns;
 }
 
-static struct fake *fake_new_mem(uint64_t memory)
+static struct fake_vm *fake_new_mem(uint64_t memory)
 {
-	struct fake *f = calloc(1, sizeof(*f));
+	struct fake_vm *f = fake_vm_new(NULL);
 
-	bus_init(&f->pio, "pio");
-	bus_init(&f->mmio, "mmio");
-	pthread_mutex_init(&f->lock, NULL);
 	f->cfg.memory = memory;
-	f->cfg.cmdline = "";
-	f->host = (struct device_host){
-		.pio = &f->pio,
-		.mmio = &f->mmio,
-		.cfg = &f->cfg,
-		.irq_set_level = fake_irq,
-		.irq_opaque = f,
-	};
-	f->state = calloc(1, rtc_type.state_size);
-	if (rtc_type.realize(f->state, &f->host))
-		test_fail(__FILE__, __LINE__, "rtc realize failed");
+	fake_vm_realize(f, &rtc_type);
 	atomic_store(&f->now, leap_day(0));
 	rtc_set_clock(f->state, fake_clock, f);
 	return f;
 }
 
-static struct fake *fake_new(void)
+static struct fake_vm *fake_new(void)
 {
-	return fake_new_mem(256ull << 20);
+	return fake_new_mem(FAKE_MEMORY);
 }
 
-static void fake_free(struct fake *f)
-{
-	rtc_type.unrealize(f->state);
-	free(f->state);
-	bus_destroy(&f->pio);
-	bus_destroy(&f->mmio);
-	pthread_mutex_destroy(&f->lock);
-	free(f);
-}
-
-static void advance(struct fake *f, int64_t ns)
+static void advance(struct fake_vm *f, int64_t ns)
 {
 	atomic_fetch_add(&f->now, ns);
 }
 
-static uint8_t cmos(struct fake *f, uint8_t idx)
+static uint8_t cmos(struct fake_vm *f, uint8_t idx)
 {
 	uint64_t v = 0;
 
@@ -128,7 +72,7 @@ static uint8_t cmos(struct fake *f, uint8_t idx)
 	return (uint8_t)v;
 }
 
-static void cmos_set(struct fake *f, uint8_t idx, uint8_t v)
+static void cmos_set(struct fake_vm *f, uint8_t idx, uint8_t v)
 {
 	bus_write(&f->pio, INDEX, 1, idx);
 	if (!bus_write(&f->pio, DATA, 1, v))
@@ -137,7 +81,7 @@ static void cmos_set(struct fake *f, uint8_t idx, uint8_t v)
 
 static void bcd_read(void)
 {
-	struct fake *f = fake_new();
+	struct fake_vm *f = fake_new();
 
 	CHECK_EQ(cmos(f, 0x0b), 0x02); /* 24 h, BCD */
 	CHECK_EQ(cmos(f, 0x00), 0x56);
@@ -151,12 +95,12 @@ static void bcd_read(void)
 	advance(f, 4 * NS);
 	CHECK_EQ(cmos(f, 0x00), 0x00);
 	CHECK_EQ(cmos(f, 0x02), 0x46);
-	fake_free(f);
+	fake_vm_free(f);
 }
 
 static void binary_and_12h(void)
 {
-	struct fake *f = fake_new();
+	struct fake_vm *f = fake_new();
 
 	cmos_set(f, 0x0b, 0x06); /* binary, 24 h */
 	CHECK_EQ(cmos(f, 0x00), 56);
@@ -178,12 +122,12 @@ static void binary_and_12h(void)
 	CHECK_EQ(cmos(f, 0x04), 0x92);
 	advance(f, 11 * 3600 * NS);
 	CHECK_EQ(cmos(f, 0x04), 0x91);
-	fake_free(f);
+	fake_vm_free(f);
 }
 
 static void set_time(void)
 {
-	struct fake *f = fake_new();
+	struct fake_vm *f = fake_new();
 
 	cmos_set(f, 0x0b, 0x82); /* SET */
 	cmos_set(f, 0x00, 0x58);
@@ -232,24 +176,24 @@ static void set_time(void)
 	advance(f, NS);
 	CHECK_EQ(cmos(f, 0x09), 0x00);
 	CHECK_EQ(cmos(f, RTC_REG_CENTURY), 0x21);
-	fake_free(f);
+	fake_vm_free(f);
 }
 
 static void set_field_without_set_bit(void)
 {
-	struct fake *f = fake_new();
+	struct fake_vm *f = fake_new();
 
 	cmos_set(f, 0x02, 0x10); /* minutes, SET clear: at once */
 	CHECK_EQ(cmos(f, 0x02), 0x10);
 	CHECK_EQ(cmos(f, 0x04), 0x13);
 	advance(f, 60 * NS);
 	CHECK_EQ(cmos(f, 0x02), 0x11);
-	fake_free(f);
+	fake_vm_free(f);
 }
 
 static void invalid_time_rejected(void)
 {
-	struct fake *f = fake_new();
+	struct fake_vm *f = fake_new();
 	enum log_level saved = log_threshold;
 
 	log_threshold = LOG_ERROR;
@@ -273,12 +217,12 @@ static void invalid_time_rejected(void)
 	cmos_set(f, 0x0b, 0x02);
 	CHECK_EQ(cmos(f, 0x09), 0x24);
 	log_threshold = saved;
-	fake_free(f);
+	fake_vm_free(f);
 }
 
 static void uip(void)
 {
-	struct fake *f = fake_new();
+	struct fake_vm *f = fake_new();
 
 	atomic_store(&f->now, leap_day(999755999));
 	CHECK_EQ(cmos(f, 0x0a), 0x26);
@@ -291,31 +235,31 @@ static void uip(void)
 	/* Register A's UIP bit is read-only. */
 	cmos_set(f, 0x0a, 0xa6);
 	CHECK_EQ(cmos(f, 0x0a), 0x26);
-	fake_free(f);
+	fake_vm_free(f);
 }
 
 static void update_interrupt(void)
 {
-	struct fake *f = fake_new();
+	struct fake_vm *f = fake_new();
 
 	cmos_set(f, 0x0a, 0x20); /* no periodic flag in the way */
 	cmos(f, 0x0c);
 	cmos_set(f, 0x0b, 0x12); /* UIE */
-	CHECK(!irq8(f));
+	CHECK(!fake_irq_level(f, IRQ_RTC));
 	advance(f, NS / 2);
 	CHECK_EQ(cmos(f, 0x0d), 0x80); /* VRT; any access catches up */
-	CHECK(!irq8(f));
+	CHECK(!fake_irq_level(f, IRQ_RTC));
 	advance(f, NS / 2);
 	cmos(f, 0x0d);
-	CHECK(irq8(f));
+	CHECK(fake_irq_level(f, IRQ_RTC));
 	CHECK_EQ(cmos(f, 0x0c), 0x90);
-	CHECK(!irq8(f));
+	CHECK(!fake_irq_level(f, IRQ_RTC));
 	CHECK_EQ(cmos(f, 0x0c), 0x00);
 	/* Without UIE the flag is set but there is no interrupt. */
 	cmos_set(f, 0x0b, 0x02);
 	advance(f, NS);
 	cmos(f, 0x0d);
-	CHECK(!irq8(f));
+	CHECK(!fake_irq_level(f, IRQ_RTC));
 	CHECK_EQ(cmos(f, 0x0c), 0x10);
 	/* SET going high clears UIE, and no updates happen under it. */
 	cmos_set(f, 0x0b, 0x12);
@@ -324,23 +268,23 @@ static void update_interrupt(void)
 	cmos(f, 0x0c);
 	advance(f, NS);
 	CHECK_EQ(cmos(f, 0x0c), 0x00);
-	fake_free(f);
+	fake_vm_free(f);
 }
 
 static void periodic_interrupt(void)
 {
-	struct fake *f = fake_new();
+	struct fake_vm *f = fake_new();
 
 	cmos(f, 0x0c);
 	cmos_set(f, 0x0b, 0x42); /* PIE; A = 0x26: 1024 Hz */
 	advance(f, 500000);
 	cmos(f, 0x0d);
-	CHECK(!irq8(f));
+	CHECK(!fake_irq_level(f, IRQ_RTC));
 	advance(f, 500000); /* 1 ms > 976.5625 us */
 	cmos(f, 0x0d);
-	CHECK(irq8(f));
+	CHECK(fake_irq_level(f, IRQ_RTC));
 	CHECK_EQ(cmos(f, 0x0c), 0xc0);
-	CHECK(!irq8(f));
+	CHECK(!fake_irq_level(f, IRQ_RTC));
 	/* Rate 15: 2 Hz. */
 	cmos_set(f, 0x0a, 0x2f);
 	cmos(f, 0x0c);
@@ -354,12 +298,12 @@ static void periodic_interrupt(void)
 	cmos(f, 0x0c);
 	advance(f, 10 * 1000000);
 	CHECK_EQ(cmos(f, 0x0c) & 0x40, 0);
-	fake_free(f);
+	fake_vm_free(f);
 }
 
 static void alarm_interrupt(void)
 {
-	struct fake *f = fake_new();
+	struct fake_vm *f = fake_new();
 
 	cmos_set(f, 0x0a, 0x20); /* no periodic flag in the way */
 	cmos_set(f, 0x01, 0x58); /* 13:45:58 */
@@ -369,12 +313,12 @@ static void alarm_interrupt(void)
 	cmos_set(f, 0x0b, 0x22); /* AIE */
 	advance(f, NS);
 	CHECK_EQ(cmos(f, 0x0c), 0x10); /* UF only */
-	CHECK(!irq8(f));
+	CHECK(!fake_irq_level(f, IRQ_RTC));
 	advance(f, NS);
 	cmos(f, 0x0d);
-	CHECK(irq8(f));
+	CHECK(fake_irq_level(f, IRQ_RTC));
 	CHECK_EQ(cmos(f, 0x0c), 0xb0);
-	CHECK(!irq8(f));
+	CHECK(!fake_irq_level(f, IRQ_RTC));
 	advance(f, NS);
 	CHECK_EQ(cmos(f, 0x0c) & 0x20, 0);
 	/* Caught up over a long gap: the alarm time passed in between. */
@@ -389,12 +333,12 @@ static void alarm_interrupt(void)
 	cmos_set(f, 0x05, 0xc0);
 	advance(f, NS);
 	CHECK_EQ(cmos(f, 0x0c), 0xb0);
-	fake_free(f);
+	fake_vm_free(f);
 }
 
 static void cmos_ram(void)
 {
-	struct fake *f = fake_new_mem(5ull << 30);
+	struct fake_vm *f = fake_new_mem(5ull << 30);
 	unsigned int i;
 
 	for (i = 0x0e; i < RTC_CMOS_SIZE; i++)
@@ -410,7 +354,7 @@ static void cmos_ram(void)
 	CHECK_EQ(cmos(f, 0x0d), 0x80);
 	cmos_set(f, 0x0c, 0xff);
 	CHECK_EQ(cmos(f, 0x0c) & 0x80, 0);
-	fake_free(f);
+	fake_vm_free(f);
 
 	/* Memory size bytes: 5 GiB is 3 GiB low and 2 GiB high. */
 	f = fake_new_mem(5ull << 30);
@@ -419,12 +363,12 @@ static void cmos_ram(void)
 	CHECK_EQ(cmos(f, 0x34) | cmos(f, 0x35) << 8, (3072 - 16) * 16);
 	CHECK_EQ(cmos(f, 0x5b) | cmos(f, 0x5c) << 8 | cmos(f, 0x5d) << 16,
 		 2048 * 16);
-	fake_free(f);
+	fake_vm_free(f);
 }
 
 static void odd_widths(void)
 {
-	struct fake *f = fake_new();
+	struct fake_vm *f = fake_new();
 	enum log_level saved = log_threshold;
 	uint64_t v, r;
 
@@ -448,30 +392,30 @@ static void odd_widths(void)
 		advance(f, 333333333);
 	}
 	log_threshold = saved;
-	fake_free(f);
+	fake_vm_free(f);
 }
 
 static void timer_thread(void)
 {
-	struct fake *f = fake_new();
+	struct fake_vm *f = fake_new();
 	unsigned int round, ms;
 
 	rtc_set_clock(f->state, NULL, NULL); /* the real clock */
 	cmos(f, 0x0c);
 	cmos_set(f, 0x0b, 0x42); /* PIE at 1024 Hz */
 	for (round = 0; round < 3; round++) {
-		for (ms = 0; ms < 1000 && !irq8(f); ms++) {
+		for (ms = 0; ms < 1000 && !fake_irq_level(f, IRQ_RTC); ms++) {
 			struct timespec ts = { .tv_nsec = 1000000 };
 
 			nanosleep(&ts, NULL);
 		}
-		CHECK(irq8(f));
+		CHECK(fake_irq_level(f, IRQ_RTC));
 		CHECK_EQ(cmos(f, 0x0c) & 0xc0, 0xc0);
 	}
 	cmos_set(f, 0x0b, 0x02);
 	cmos(f, 0x0c);
-	CHECK(!irq8(f));
-	fake_free(f);
+	CHECK(!fake_irq_level(f, IRQ_RTC));
+	fake_vm_free(f);
 }
 
 TEST_SUITE(rtc, TEST_CASE(bcd_read), TEST_CASE(binary_and_12h),
