@@ -106,6 +106,8 @@ static int run(struct session *s, const struct vm_config *cfg)
 			return MICA_EXIT_ERROR;
 		}
 		s->vm_live = true;
+		/* Input held while no UART was attached goes to the new one. */
+		chardev_rx_ready(&s->console.chr);
 		rc = loop_add(&s->loop, s->vm.stop_event, EPOLLIN, on_vm_stop,
 			      s);
 		if (!rc)

@@ -222,6 +222,36 @@ reset_restart() {
 	fi
 }
 
+# On a terminal: mica puts it in raw mode, Ctrl-A h prints the keys,
+# Ctrl-A x quits with status 0, and the terminal settings are restored.
+# script(1) gives mica a pseudo-terminal; its stdin feeds the keys.
+tty_escape() {
+	local name=tty.escape
+	OUT=$LOGS/$name.out
+	if ! command -v script >/dev/null; then
+		skip "$name" "script(1) not installed"
+		return
+	fi
+	{
+		sleep 1
+		printf '\001h'
+		sleep 1
+		printf '\001x'
+		sleep 1
+	} | timeout -k 5 "$TIMEOUT" script -qfec "stty -g >'$TMP/before'; \
+		'$MICA' run --kernel '$GUEST_DIR/uart_rx.elf' --debug-exit; \
+		echo \$? >'$TMP/rc'; stty -g >'$TMP/after'" /dev/null >"$OUT" 2>&1
+	if [ "$(cat "$TMP/rc" 2>/dev/null)" != 0 ]; then
+		fail "$name" "exit status '$(cat "$TMP/rc" 2>/dev/null)' after Ctrl-A x, expected 0 (see $OUT)"
+	elif ! grep -q 'Ctrl-A x' "$OUT"; then
+		fail "$name" "Ctrl-A h printed no help (see $OUT)"
+	elif ! cmp -s "$TMP/before" "$TMP/after"; then
+		fail "$name" "terminal settings not restored: $(cat "$TMP/before") -> $(cat "$TMP/after")"
+	else
+		pass "$name"
+	fi
+}
+
 guest_tests() {
 	guest hello hello.elf 0 --cmdline "hello-arg=42 mica test" --debug-exit \
 		-- "hello from mica guest" "cmdline: 'hello-arg=42 mica test'" \
@@ -257,6 +287,7 @@ guest_tests() {
 	fi
 	uart_rx uart_rx 0
 	uart_rx uart_rx.late 2
+	tty_escape
 }
 
 # Bad input in files: mica must name the file (or the flag) and exit 1.
@@ -318,7 +349,7 @@ fi
 if [ -n "$KVM_PROBLEM" ]; then
 	for t in hello pio_mmio long64 smp.1 smp.2 smp.4 smp.madt-8 hlt_irq poweroff \
 		reset.i8042 reset.cf9 reset.restart reset.default triple uart_rx \
-		uart_rx.late hello.empty-cmdline; do
+		uart_rx.late hello.empty-cmdline tty.escape; do
 		skip "$t" "$KVM_PROBLEM"
 	done
 else
