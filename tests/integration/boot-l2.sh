@@ -45,11 +45,11 @@ check_boot() {
 	if [ "$L2_STATUS" = 124 ]; then
 		l2_fail "$1" "timed out (no power-off)"
 	elif [ "$(l2_count MICA-L2-INIT)" -lt 1 ]; then
-		l2_fail "$1" "no MICA-L2-INIT line (status $L2_STATUS)"
+		l2_fail "$1" "no MICA-L2-INIT line (status $(l2_status_name "$L2_STATUS"))"
 	elif [ "$(l2_field cpus)" != "$2" ]; then
 		l2_fail "$1" "guest saw cpus=$(l2_field cpus), expected $2"
 	elif [ "$L2_STATUS" != 0 ]; then
-		l2_fail "$1" "VMM exit status $L2_STATUS after the guest's poweroff, expected 0"
+		l2_fail "$1" "VMM exit status $(l2_status_name "$L2_STATUS") after the guest's poweroff, expected 0"
 	else
 		l2_pass "$1"
 	fi
@@ -125,9 +125,9 @@ fi
 if want reboot-exit; then
 	l2_boot reboot-exit --test reboot --on-reboot exit --timeout 150 "$L2_CLOUD_BZ"
 	if [ "$(l2_count MICA-L2-INIT)" -lt 1 ]; then
-		l2_fail reboot-exit "no MICA-L2-INIT line (status $L2_STATUS)"
+		l2_fail reboot-exit "no MICA-L2-INIT line (status $(l2_status_name "$L2_STATUS"))"
 	elif [ "$L2_STATUS" != "$exp_reboot" ]; then
-		l2_fail reboot-exit "exit status $L2_STATUS, expected $exp_reboot"
+		l2_fail reboot-exit "exit status $(l2_status_name "$L2_STATUS"), expected $exp_reboot"
 	elif [ "$(l2_count MICA-L2-INIT)" != 1 ]; then
 		l2_fail reboot-exit "the guest booted $(l2_count MICA-L2-INIT) times"
 	else
@@ -138,11 +138,11 @@ if want reboot-restart; then
 	l2_boot reboot-restart --test reboot --on-reboot restart --until MICA-L2-INIT --count 2 \
 		--timeout 240 "$L2_CLOUD_BZ"
 	if [ "$L2_MARKER_MS" -lt 0 ]; then
-		l2_fail reboot-restart "MICA-L2-INIT seen $(l2_count MICA-L2-INIT) times, expected 2 (status $L2_STATUS)"
+		l2_fail reboot-restart "MICA-L2-INIT seen $(l2_count MICA-L2-INIT) times, expected 2 (status $(l2_status_name "$L2_STATUS"))"
 	elif [ "$L2_STATUS" = 124 ]; then
 		l2_fail reboot-restart "the VMM did not stop on SIGTERM"
 	elif [ "$L2_STATUS" != "$exp_term" ]; then
-		l2_fail reboot-restart "exit status $L2_STATUS after SIGTERM, expected $exp_term"
+		l2_fail reboot-restart "exit status $(l2_status_name "$L2_STATUS") after SIGTERM, expected $exp_term"
 	else
 		l2_pass reboot-restart
 	fi
@@ -153,11 +153,11 @@ if want memory-5g; then
 	l2_boot memory-5g --memory 5G --timeout 150 "$L2_CLOUD_BZ"
 	m=$(l2_field mem)
 	if [ "$(l2_count MICA-L2-INIT)" -lt 1 ]; then
-		l2_fail memory-5g "no MICA-L2-INIT line (status $L2_STATUS)"
+		l2_fail memory-5g "no MICA-L2-INIT line (status $(l2_status_name "$L2_STATUS"))"
 	elif [ "${m:-0}" -le 4718592 ]; then
 		l2_fail memory-5g "MemTotal ${m} kB, expected more than 4.5 GiB (4718592 kB)"
 	elif [ "$L2_STATUS" != 0 ]; then
-		l2_fail memory-5g "VMM exit status $L2_STATUS after the guest's poweroff, expected 0"
+		l2_fail memory-5g "VMM exit status $(l2_status_name "$L2_STATUS") after the guest's poweroff, expected 0"
 	else
 		echo "memory-5g: MemTotal $m kB"
 		l2_pass memory-5g

@@ -8,11 +8,13 @@ if [ -z "$MICA" ]; then
 	echo "demo: mica binary missing (build it with make)"
 	exit 1
 fi
+DEMO_CPUS=2
+[ -f "$EXTRA/demo.conf" ] && . "$EXTRA/demo.conf"
 kernel=$L2_CLOUD_BZ
 cmdline="console=ttyS0 quiet mica.test=shell"
-echo "demo: mica run --kernel $kernel --initrd $L2_INITRD --cmdline '$cmdline' --cpus 2 --memory 512M"
+echo "demo: mica run --kernel $kernel --initrd $L2_INITRD --cmdline '$cmdline' --cpus $DEMO_CPUS --memory 512M"
 set -- "$MICA" run --kernel "$kernel" --initrd "$L2_INITRD" --cmdline "$cmdline" \
-	--cpus 2 --memory 512M
+	--cpus "$DEMO_CPUS" --memory 512M
 
 if [ ! -f "$EXTRA/input.txt" ]; then
 	"$@"

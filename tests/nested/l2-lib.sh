@@ -27,6 +27,7 @@
 #   OUT = the L2 initramfs plus a layer holding SCRIPT as /test.sh and FILES
 #   in /; boot it with --initrd OUT --test script (the L2 init runs
 #   /test.sh, prints "MICA-L2-SCRIPT-DONE rc=N" and powers off).
+# l2_status_name N     "3: guest crashed" etc. (mica's exit statuses)
 # l2_field KEY [LOG]    value of KEY=... from the first MICA-L2-INIT/-INFO line
 # l2_count TEXT [LOG]   how many lines of LOG contain TEXT
 # l2_pass NAME / l2_fail NAME REASON / l2_skip NAME REASON
@@ -52,8 +53,8 @@ L2_DEFAULT_CMDLINE_BASE="console=ttyS0 quiet panic=-1"
 l2_boot() {
 	_name=$1
 	shift
-	_vmm=${L2_VMM:-mica} _cpus=1 _mem=512M _onreboot= _test=poweroff _cmdline=
-	_initrd=$L2_INITRD _timeout=120 _until= _count=1
+	_vmm=${L2_VMM:-mica} _cpus=1 _mem=512M _onreboot='' _test=poweroff _cmdline=''
+	_initrd=$L2_INITRD _timeout=120 _until='' _count=1
 	while [ $# -gt 1 ]; do
 		case "$1" in
 		--vmm) _vmm=$2 ;;
@@ -120,6 +121,20 @@ l2_initrd_with() {
 	(cd "$_d" && find . | cpio -o -H newc 2>/dev/null) >"$_d.cpio" || return 1
 	cat "$L2_INITRD" "$_d.cpio" >"$_out"
 	rm -rf "$_d" "$_d.cpio"
+}
+
+# l2_status_name STATUS: what a mica exit status means.
+l2_status_name() {
+	case "$1" in
+	0) echo "0: guest powered off" ;;
+	1) echo "1: VMM error" ;;
+	2) echo "2: guest rebooted" ;;
+	3) echo "3: guest crashed" ;;
+	4) echo "4: killed by a signal" ;;
+	124) echo "124: timed out" ;;
+	127) echo "127: VMM not found" ;;
+	*) echo "$1" ;;
+	esac
 }
 
 # l2_ms MS: "12.3s", or "never" for -1.

@@ -153,7 +153,16 @@ nested_build_boottime() {
 
 # nested_where: where L2 guests run: "host" when this host's /dev/kvm boots
 # stock kernels (hardware KVM), else "l1" (inside run-l1's nested host).
+# MICA_NESTED_WHERE=host|l1 overrides the choice.
 nested_where() {
+	case "${MICA_NESTED_WHERE:-}" in
+	host | l1)
+		echo "$MICA_NESTED_WHERE"
+		return
+		;;
+	"") ;;
+	*) nested_die "MICA_NESTED_WHERE must be host or l1, not '$MICA_NESTED_WHERE'" ;;
+	esac
 	if [ "$(nested_host_kvm_kind)" = hardware ]; then
 		echo host
 	else
@@ -216,4 +225,17 @@ nested_run() {
 	) || rc=$?
 	rm -rf "$extra"
 	return "$rc"
+}
+
+# nested_usage: print the comment block at the top of the running script.
+nested_usage() {
+	awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
+}
+
+# nested_lock NAME: serialise builders of the same artefacts (two test runs
+# started at once); the lock goes with the process.
+nested_lock() {
+	mkdir -p "$NESTED_BUILD"
+	exec 9>"$NESTED_BUILD/.lock-$1"
+	flock 9
 }
