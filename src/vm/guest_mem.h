@@ -24,6 +24,8 @@ typedef uint64_t gpa_t;
 #define GM_MAX_REGIONS 8
 /* Size of the inaccessible host mapping before and after each region. */
 #define GM_GUARD_SIZE (2ull << 20)
+/* Host alignment of each region's start, for transparent huge pages. */
+#define GM_ALIGN (2ull << 20)
 
 struct gm_region {
 	gpa_t gpa;

@@ -417,6 +417,22 @@ static void ram_size_sums_regions(void)
 	gm_free(&gm);
 }
 
+/* Region starts are 2 MiB aligned in the host, so KVM can use huge pages. */
+static void regions_are_huge_page_aligned(void)
+{
+	const struct gm_range ranges[] = {
+		{ .gpa = 0, .size = 17ull << 20 },
+		{ .gpa = 1ull << 32, .size = 6ull << 20 },
+	};
+	struct guest_mem gm;
+	unsigned int i;
+
+	CHECK_EQ(gm_alloc(&gm, ranges, 2), 0);
+	for (i = 0; i < gm.nr_regions; i++)
+		CHECK_EQ((uintptr_t)gm.regions[i].host % GM_ALIGN, 0);
+	gm_free(&gm);
+}
+
 TEST_SUITE(guest_mem, TEST_CASE(alloc_rejects_bad_ranges),
 	   TEST_CASE(alloc_rejects_impossible_sizes),
 	   TEST_CASE(alloc_accepts_good_layouts),
@@ -425,5 +441,5 @@ TEST_SUITE(guest_mem, TEST_CASE(alloc_rejects_bad_ranges),
 	   TEST_CASE(ptr_rejects_ranges_not_in_one_region),
 	   TEST_CASE(ptr_rejects_wrap_and_huge_lengths),
 	   TEST_CASE(read_write_copy_and_check),
-	   TEST_CASE(guards_are_inaccessible),
-	   TEST_CASE(ram_size_sums_regions));
+	   TEST_CASE(guards_are_inaccessible), TEST_CASE(ram_size_sums_regions),
+	   TEST_CASE(regions_are_huge_page_aligned));
