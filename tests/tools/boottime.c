@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-only
+// SPDX-License-Identifier: MIT
 /*
  * boottime: run a VMM, copy its console output, and time how long it takes
  * until a marker string appears (used by the nested boot tests and the boot
