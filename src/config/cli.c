@@ -32,6 +32,8 @@ const char cli_usage[] =
 	"                           MiB (default 512M)\n"
 	"      --on-reboot ACTION   'restart' the guest (default) or 'exit'\n"
 	"                           mica with status 2\n"
+	"      --vcpu-affinity LIST pin vCPU i to the i-th host CPU of LIST\n"
+	"                           (e.g. 0,1; reused round-robin if shorter)\n"
 	"      --debug-exit         test device: a write of V to port 0xf4\n"
 	"                           exits with status V\n"
 	"  -v, --verbose            more messages (twice: debug)\n"
@@ -57,6 +59,7 @@ static int cli_fail(char *err, size_t errlen, const char *fmt, ...)
 enum {
 	OPT_ON_REBOOT = 0x100,
 	OPT_DEBUG_EXIT,
+	OPT_VCPU_AFFINITY,
 };
 
 static const struct option run_options[] = {
@@ -67,6 +70,7 @@ static const struct option run_options[] = {
 	{ "memory", required_argument, NULL, 'm' },
 	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
 	{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
+	{ "vcpu-affinity", required_argument, NULL, OPT_VCPU_AFFINITY },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
@@ -124,6 +128,37 @@ static int bad_option(char **argv, char *err, size_t errlen)
 			argv[optind - 1]);
 }
 
+/* "0,1,3": host CPU numbers, comma-separated. */
+static int parse_affinity(const char *arg, struct vm_config *vm, char *err,
+			  size_t errlen)
+{
+	const char *p = arg;
+
+	vm->nr_vcpu_affinity = 0;
+	for (;;) {
+		char num[16];
+		size_t len = strcspn(p, ",");
+		unsigned long cpu;
+
+		if (len == 0 || len >= sizeof(num) ||
+		    vm->nr_vcpu_affinity == CONFIG_MAX_CPUS)
+			goto bad;
+		memcpy(num, p, len);
+		num[len] = '\0';
+		if (uint_parse(num, 0, CONFIG_MAX_HOST_CPU, &cpu))
+			goto bad;
+		vm->vcpu_affinity[vm->nr_vcpu_affinity++] = (unsigned short)cpu;
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
+bad:
+	return cli_fail(err, errlen,
+			"--vcpu-affinity '%s': expected host CPU numbers 0-%u "
+			"separated by commas, e.g. 0,1",
+			arg, CONFIG_MAX_HOST_CPU);
+}
+
 static int parse_run(int argc, char **argv, struct cli *cli, char *err,
 		     size_t errlen)
 {
@@ -178,6 +213,11 @@ static int parse_run(int argc, char **argv, struct cli *cli, char *err,
 			break;
 		case OPT_DEBUG_EXIT:
 			vm->debug_exit = true;
+			break;
+		case OPT_VCPU_AFFINITY:
+			rc = parse_affinity(optarg, vm, err, errlen);
+			if (rc)
+				return rc;
 			break;
 		case 'v':
 			cli->verbosity++;

@@ -15,6 +15,7 @@ enum reboot_action {
 };
 
 #define CONFIG_MAX_CPUS 255 /* xAPIC IDs, 8 bits, 0xff is broadcast */
+#define CONFIG_MAX_HOST_CPU 1023 /* CPU_SETSIZE - 1 */
 #define CONFIG_MIN_MEMORY (16ull << 20)
 #define CONFIG_MAX_MEMORY (1ull << 40)
 
@@ -25,6 +26,9 @@ struct vm_config {
 	unsigned int cpus;
 	uint64_t memory; /* bytes, a whole number of MiB */
 	enum reboot_action on_reboot;
+	/* vCPU i runs on host CPU vcpu_affinity[i % nr_vcpu_affinity]. */
+	unsigned short vcpu_affinity[CONFIG_MAX_CPUS];
+	unsigned int nr_vcpu_affinity; /* 0: threads float */
 	bool debug_exit; /* test-only: port 0xf4 ends mica with a status */
 };
 

@@ -11,6 +11,7 @@
 #include "vm/vcpu.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -348,10 +349,22 @@ static void *vcpu_thread(void *arg)
 
 int vcpu_start(struct vcpu *vcpu)
 {
+	const struct vm_config *cfg = vcpu->vm->cfg;
+	pthread_attr_t attr;
 	char name[16];
 	int rc;
 
-	rc = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+	pthread_attr_init(&attr);
+	if (cfg->nr_vcpu_affinity) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(cfg->vcpu_affinity[vcpu->id % cfg->nr_vcpu_affinity],
+			&set);
+		pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+	}
+	rc = pthread_create(&vcpu->thread, &attr, vcpu_thread, vcpu);
+	pthread_attr_destroy(&attr);
 	if (rc)
 		return -rc;
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);

@@ -358,6 +358,15 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		rc = vcpu_start(&vm->vcpus[i]);
+		if (rc == -EINVAL && vm->cfg->nr_vcpu_affinity) {
+			vm_request_stop(vm, VM_STOP_HOST_ERROR, 0);
+			return vm_fail(err, errlen, rc,
+				       "--vcpu-affinity: host CPU %u for vCPU "
+				       "%u is not one mica may run on",
+				       vm->cfg->vcpu_affinity
+					       [i % vm->cfg->nr_vcpu_affinity],
+				       i);
+		}
 		if (rc) {
 			vm_request_stop(vm, VM_STOP_HOST_ERROR, 0);
 			return vm_fail(err, errlen, rc,

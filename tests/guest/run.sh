@@ -258,6 +258,8 @@ guest_tests() {
 		"hello: PASS"
 	guest hello.empty-cmdline hello.elf 0 --cmdline "" --debug-exit \
 		-- "cmdline: ''"
+	guest hello.vcpu-affinity hello.elf 0 --vcpu-affinity 0 --debug-exit \
+		-- "hello: PASS"
 	guest pio_mmio pio_mmio.elf 0 --debug-exit \
 		-- "pio_mmio: rep outsb reached the UART" "pio_mmio: PASS"
 	guest long64 long64.bzImage 0 --cmdline "long64 test=yes" --debug-exit \
@@ -312,6 +314,8 @@ bad_files() {
 	bad kernel-no-pvh-note 'nonote\.elf' --kernel "$GUEST_DIR/nonote.elf"
 	bad initrd-too-big 'big\.initrd|initrd' --kernel "$hello" \
 		--memory 16M --initrd "$TMP/big.initrd"
+	bad vcpu-affinity-absent 'vcpu-affinity.*1023' --kernel "$hello" \
+		--vcpu-affinity 1023
 }
 
 # Bad options: rejected before KVM is needed.
@@ -349,7 +353,7 @@ fi
 if [ -n "$KVM_PROBLEM" ]; then
 	for t in hello pio_mmio long64 smp.1 smp.2 smp.4 smp.madt-8 hlt_irq poweroff \
 		reset.i8042 reset.cf9 reset.restart reset.default triple uart_rx \
-		uart_rx.late hello.empty-cmdline tty.escape; do
+		uart_rx.late hello.empty-cmdline hello.vcpu-affinity tty.escape; do
 		skip "$t" "$KVM_PROBLEM"
 	done
 else
@@ -357,7 +361,7 @@ else
 fi
 if [ -n "$KVM_PROBLEM" ]; then
 	for t in kernel-missing kernel-text kernel-truncated kernel-arm-elf \
-		kernel-no-pvh-note initrd-too-big; do
+		kernel-no-pvh-note initrd-too-big vcpu-affinity-absent; do
 		skip "cli.$t" "$KVM_PROBLEM"
 	done
 else

@@ -424,6 +424,40 @@ static void small_error_buffer_truncates(void)
 	args_free(&a);
 }
 
+static void vcpu_affinity(void)
+{
+	static const char *const bad[] = { "",	  ",",	  "0,",
+					   ",1",  "0,,1", "1024",
+					   "a",	  "-1",	  "0 1",
+					   "1.0", "0;1",  "99999999999999999" };
+	struct args a;
+	struct cli cli;
+	unsigned int i;
+
+	args_make(&a, "mica", "run", "-k", "k", "--vcpu-affinity", "3,0,1023",
+		  NULL);
+	CHECK_EQ(parse(&a, &cli), 0);
+	CHECK_EQ(cli.vm.nr_vcpu_affinity, 3);
+	CHECK_EQ(cli.vm.vcpu_affinity[0], 3);
+	CHECK_EQ(cli.vm.vcpu_affinity[1], 0);
+	CHECK_EQ(cli.vm.vcpu_affinity[2], 1023);
+	args_free(&a);
+
+	args_make(&a, "mica", "run", "-k", "k", NULL);
+	CHECK_EQ(parse(&a, &cli), 0);
+	CHECK_EQ(cli.vm.nr_vcpu_affinity, 0);
+	args_free(&a);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char quoted[64];
+
+		snprintf(quoted, sizeof(quoted), "'%s'", bad[i]);
+		args_make(&a, "mica", "run", "-k", "k", "--vcpu-affinity",
+			  bad[i], NULL);
+		EXPECT_FAIL("--vcpu-affinity", quoted, &a);
+	}
+}
+
 TEST_SUITE(cli, TEST_CASE(defaults), TEST_CASE(every_option_long),
 	   TEST_CASE(every_option_short_and_equals),
 	   TEST_CASE(help_and_version),
@@ -433,4 +467,4 @@ TEST_SUITE(cli, TEST_CASE(defaults), TEST_CASE(every_option_long),
 	   TEST_CASE(bad_memory), TEST_CASE(bad_on_reboot),
 	   TEST_CASE(cmdline_length_limit),
 	   TEST_CASE(stray_argument_and_bad_command),
-	   TEST_CASE(small_error_buffer_truncates));
+	   TEST_CASE(small_error_buffer_truncates), TEST_CASE(vcpu_affinity));
