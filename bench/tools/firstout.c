@@ -61,6 +61,7 @@ int main(int argc, char **argv)
 			first = now_us() - t0;
 	waitpid(pid, &status, 0);
 	printf("first_us=%lld total_us=%lld status=%d\n", first, now_us() - t0,
-	       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	       WIFEXITED(status) ? WEXITSTATUS(status) :
+				   128 + WTERMSIG(status));
 	return 0;
 }

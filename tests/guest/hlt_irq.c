@@ -75,7 +75,8 @@ int main(struct hvm_start_info *si)
 	cli();
 	printf("hlt_irq: pending interrupt taken %u loop iterations after STI\n",
 	       spins);
-	check(timer_ticks == before + 1, "pending interrupt delivered after STI");
+	check(timer_ticks == before + 1,
+	      "pending interrupt delivered after STI");
 
 	before = timer_ticks;
 	timer_periodic(1000);

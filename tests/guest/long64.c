@@ -103,8 +103,8 @@ int main64(const u8 *bp)
 		fail("RSI does not point at boot_params (%p)", bp);
 	if (strncmp((const char *)bp + 0x202, "HdrS", 4))
 		fail("no HdrS at boot_params + 0x202");
-	u64 cl = *(const u32 *)(bp + 0x228) |
-		 (u64)*(const u32 *)(bp + 0x0c8) << 32;
+	u64 cl = *(const u32 *)(bp + 0x228) | (u64) * (const u32 *)(bp + 0x0c8)
+						      << 32;
 	if (cl && cl < (1ull << 32))
 		cmdline = (const char *)(uptr)cl;
 	printf("cmdline: '%s'\n", cmdline);

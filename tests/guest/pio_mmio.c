@@ -20,10 +20,7 @@
 
 static void rep_outsb(u16 port, const char *s, u32 n)
 {
-	__asm__ volatile("rep outsb"
-			 : "+S"(s), "+c"(n)
-			 : "d"(port)
-			 : "memory");
+	__asm__ volatile("rep outsb" : "+S"(s), "+c"(n) : "d"(port) : "memory");
 }
 
 static void rep_insb(u16 port, u8 *buf, u32 n)

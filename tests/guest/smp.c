@@ -131,8 +131,7 @@ static int madt_cpus(const struct hvm_start_info *si)
 			break;
 		if (type == 0 && elen >= 8 && (rd32(madt + off + 4) & 1))
 			n++;
-		else if (type == 9 && elen >= 16 &&
-			 (rd32(madt + off + 8) & 1))
+		else if (type == 9 && elen >= 16 && (rd32(madt + off + 8) & 1))
 			n++;
 		off += elen;
 	}
@@ -162,7 +161,8 @@ int main(struct hvm_start_info *si)
 	printf("smp: cpus from cmdline %d, from MADT %d\n", from_cmdline,
 	       from_madt);
 	if (from_cmdline > 0 && from_madt >= 0)
-		check(from_cmdline == from_madt, "MADT CPU count matches cpus=");
+		check(from_cmdline == from_madt,
+		      "MADT CPU count matches cpus=");
 	n = (u32)(from_cmdline > 0 ? from_cmdline : from_madt);
 	if (n < 1 || n > SMP_MAX_APS + 1 || n > 32)
 		fail("cannot test with %d cpus", (int)n);
@@ -171,7 +171,8 @@ int main(struct hvm_start_info *si)
 	lapic_enable();
 	printf("smp: BSP APIC id %u, starting APs, trampoline at %x\n",
 	       apic_id_cpuid(), TRAMP_BASE);
-	memcpy((void *)TRAMP_BASE, tramp_start, (uptr)(tramp_end - tramp_start));
+	memcpy((void *)TRAMP_BASE, tramp_start,
+	       (uptr)(tramp_end - tramp_start));
 
 	send_ipi(0x000c4500); /* INIT, level assert, all excluding self */
 	sleep_us(10000);

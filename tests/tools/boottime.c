@@ -108,9 +108,11 @@ int main(int argc, char **argv)
 
 	int outfd = STDOUT_FILENO;
 	if (outpath) {
-		outfd = open(outpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		outfd = open(outpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			     0644);
 		if (outfd < 0) {
-			fprintf(stderr, "boottime: %s: %s\n", outpath, strerror(errno));
+			fprintf(stderr, "boottime: %s: %s\n", outpath,
+				strerror(errno));
 			return 2;
 		}
 	}
@@ -143,7 +145,8 @@ int main(int argc, char **argv)
 		dup2(pfd[1], STDERR_FILENO);
 		signal(SIGPIPE, SIG_DFL);
 		execvp(argv[optind], &argv[optind]);
-		fprintf(stderr, "boottime: exec %s: %s\n", argv[optind], strerror(errno));
+		fprintf(stderr, "boottime: exec %s: %s\n", argv[optind],
+			strerror(errno));
 		_exit(127);
 	}
 	setpgid(child, child);
@@ -220,13 +223,14 @@ int main(int argc, char **argv)
 			pipe_open = false;
 			continue;
 		}
-		if (write_all(outfd, buf + carry, (size_t)n) < 0 && outfd != STDOUT_FILENO)
+		if (write_all(outfd, buf + carry, (size_t)n) < 0 &&
+		    outfd != STDOUT_FILENO)
 			fprintf(stderr, "boottime: write %s failed\n", outpath);
 
 		size_t len = carry + (size_t)n, pos = 0;
 		char *hit;
-		while (seen < count &&
-		       (hit = memmem(buf + pos, len - pos, marker, mlen)) != NULL) {
+		while (seen < count && (hit = memmem(buf + pos, len - pos,
+						     marker, mlen)) != NULL) {
 			pos = (size_t)(hit - buf) + mlen;
 			if (++seen == count) {
 				marker_ms = now_ms() - start;
@@ -260,7 +264,8 @@ int main(int argc, char **argv)
 		status = 255;
 	if (outfd != STDOUT_FILENO)
 		close(outfd);
-	fprintf(stderr, "boottime: marker_ms=%lld total_ms=%lld status=%d timeout=%d\n",
+	fprintf(stderr,
+		"boottime: marker_ms=%lld total_ms=%lld status=%d timeout=%d\n",
 		marker_ms, total_ms, status, timed_out ? 1 : 0);
 	return timed_out ? 124 : status;
 }

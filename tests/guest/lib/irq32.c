@@ -61,9 +61,8 @@ void irq_dispatch(struct irq_frame *f)
 		return;
 	if (v >= PIC_VECTOR_BASE && v < PIC_VECTOR_BASE + 16)
 		return; /* a spurious 8259 interrupt: masked lines */
-	printf("%s: FAIL: unexpected %s %u, error %x, at eip %x\n",
-	       guest_name, v < 32 ? "exception" : "interrupt", v, f->error,
-	       f->eip);
+	printf("%s: FAIL: unexpected %s %u, error %x, at eip %x\n", guest_name,
+	       v < 32 ? "exception" : "interrupt", v, f->error, f->eip);
 	guest_exit(EXIT_EXCEPTION);
 }
 

@@ -107,7 +107,7 @@ static void vprintf(const char *fmt, __builtin_va_list ap)
 			break;
 		case 'p':
 			puts("0x");
-			put_uhex((uptr)__builtin_va_arg(ap, void *), 0);
+			put_uhex((uptr) __builtin_va_arg(ap, void *), 0);
 			break;
 		case '%':
 			putc('%');
