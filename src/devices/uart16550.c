@@ -565,9 +565,9 @@ out_lock:
 }
 
 /*
- * The console backend must be quiet (its thread stopped) and still alive
- * when this runs: the frontend is detached here, and no callback may be
- * running into state that is about to be freed.
+ * Detaching takes the backend's fe_lock, so it waits for a receive() or
+ * tx_ready() in progress; after it no callback can reach this state. The
+ * backend must outlive the device.
  */
 static void uart16550_unrealize(void *state)
 {

@@ -20,7 +20,6 @@
 #include "arch/x86_64/boot.h"
 #include "arch/x86_64/e820.h"
 #include "arch/x86_64/layout.h"
-#include "backends/chardev.h"
 #include "devices/device.h"
 #include "util/log.h"
 #include "util/loop.h"
@@ -199,15 +198,19 @@ out:
 static int load_kernel(struct vm *vm, struct boot_entry *entry, char *err,
 		       size_t errlen)
 {
-	struct gm_range ranges[2];
+	struct gm_range ranges[GM_MAX_REGIONS];
 	struct e820_entry map[E820_MAX_ENTRIES];
 	struct boot_image img = { .initrd_fd = -1 };
-	unsigned int nr = e820_ram_ranges(vm->cfg->memory, ranges);
 	void *kernel = MAP_FAILED;
 	uint64_t ksize = 0;
 	int kfd = -1, rc, n;
+	unsigned int i;
 
-	n = e820_build(ranges, nr, map);
+	for (i = 0; i < vm->mem.nr_regions; i++)
+		ranges[i] =
+			(struct gm_range){ .gpa = vm->mem.regions[i].gpa,
+					   .size = vm->mem.regions[i].size };
+	n = e820_build(ranges, vm->mem.nr_regions, map);
 	if (n < 0)
 		return vm_fail(err, errlen, n, "bad memory layout");
 	rc = open_input("--kernel", vm->cfg->kernel, &kfd, &ksize, err, errlen);
@@ -234,12 +237,10 @@ static int load_kernel(struct vm *vm, struct boot_entry *entry, char *err,
 	img.rsdp = LAYOUT_ACPI;
 	rc = boot_load_kernel(&vm->mem, &img, entry);
 	if (rc) {
-		/* The loaders' messages say whether the initrd is at fault. */
-		bool initrd = !strncmp(img.err, "initrd", 6);
-
 		vm_fail(err, errlen, rc, "%s '%s': %s",
-			initrd ? "--initrd" : "--kernel",
-			initrd ? vm->cfg->initrd : vm->cfg->kernel, img.err);
+			img.err_initrd ? "--initrd" : "--kernel",
+			img.err_initrd ? vm->cfg->initrd : vm->cfg->kernel,
+			img.err);
 		goto out;
 	}
 	rc = boot_write_cpu_tables(&vm->mem, entry->mode);
@@ -398,9 +399,6 @@ void vm_destroy(struct vm *vm)
 	free(vm->vcpus);
 	vm->vcpus = NULL;
 	vm->nr_vcpus = 0;
-	/* Detach the console first: its threads may call into a device. */
-	if (vm->console)
-		chardev_attach(vm->console, NULL, NULL);
 	if (vm->devices) {
 		for (i = 0; i < nr_platform_devices; i++) {
 			if (!vm->devices[i])

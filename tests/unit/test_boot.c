@@ -528,9 +528,11 @@ static void initrd_errors(void)
 
 	/* Bigger than the window above the kernel. */
 	img.initrd_size = 63 * MiB;
+	CHECK(!img.err_initrd);
 	CHECK_EQ(boot_load_initrd(&gm, &img, 2 * MiB, 0x38000000, &gpa),
 		 -E2BIG);
 	CHECK(!strncmp(img.err, "initrd", 6));
+	CHECK(img.err_initrd); /* so the VM names --initrd, not --kernel */
 	CHECK(strstr(img.err, "--memory") != NULL);
 	/* Bigger than the limit itself, or than all of memory. */
 	img.err[0] = '\0';

@@ -330,6 +330,13 @@ static void initrd_loaded_high(void)
 				  word);                                       \
 		if ((e)->entry.rip != 0x5a5a5a5a5a5a5a5aull)                   \
 			test_fail(__FILE__, __LINE__, "entry written");        \
+		/* Blame falls on --initrd exactly for initrd messages. */     \
+		if ((e)->img.err_initrd !=                                     \
+		    !strncmp((e)->img.err, "initrd", 6))                       \
+			test_fail(__FILE__, __LINE__,                          \
+				  "err_initrd is %d for "                      \
+				  "\"%s\"",                                    \
+				  (e)->img.err_initrd, (e)->img.err);          \
 	} while (0)
 
 static void rejects_truncated(void)
@@ -508,16 +515,19 @@ static void rejects_initrd_that_does_not_fit(void)
 	default_hdr(&h);
 	EXPECT_ERR(&e, &h, PAYLOAD, -E2BIG, "initrd");
 	CHECK(!strncmp(e.img.err, "initrd", 6));
+	CHECK(e.img.err_initrd);
 	/* Below a low initrd_addr_max there is even less room. */
 	e.img.initrd_size = 1 * MiB;
 	h.initrd_addr_max = 20 * MiB;
 	EXPECT_ERR(&e, &h, PAYLOAD, -E2BIG, "initrd");
 	CHECK(!strncmp(e.img.err, "initrd", 6));
+	CHECK(e.img.err_initrd);
 	/* More than the 32-bit ramdisk_size field holds. */
 	default_hdr(&h);
 	e.img.initrd_size = 1ull << 32;
 	EXPECT_ERR(&e, &h, PAYLOAD, -E2BIG, "initrd");
 	CHECK(!strncmp(e.img.err, "initrd", 6));
+	CHECK(e.img.err_initrd);
 	gm_free(&e.gm);
 	close(fd);
 	free(data);

@@ -31,10 +31,7 @@
 #define PTE_RW 0x2ull
 #define PTE_PS 0x80ull
 
-static int fail(struct boot_image *img, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct boot_image *img, int rc, const char *fmt, ...)
+int boot_fail(struct boot_image *img, int rc, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -51,6 +48,7 @@ int boot_load_kernel(const struct guest_mem *gm, struct boot_image *img,
 	uint32_t hdrs;
 
 	img->err[0] = '\0';
+	img->err_initrd = false;
 	if (img->kernel_size >= sizeof(elf_magic) &&
 	    !memcmp(img->kernel, elf_magic, sizeof(elf_magic)))
 		return pvh_load(gm, img, entry);
@@ -59,13 +57,14 @@ int boot_load_kernel(const struct guest_mem *gm, struct boot_image *img,
 		if (hdrs == SETUP_HDRS_MAGIC)
 			return bzimage_load(gm, img, entry);
 	}
-	return fail(img, -ENOEXEC,
-		    "not a Linux bzImage (no \"HdrS\" boot header) nor an ELF "
-		    "kernel with a PVH entry point");
+	return boot_fail(
+		img, -ENOEXEC,
+		"not a Linux bzImage (no \"HdrS\" boot header) nor an ELF "
+		"kernel with a PVH entry point");
 }
 
-int boot_load_initrd(const struct guest_mem *gm, struct boot_image *img,
-		     gpa_t floor, gpa_t limit, gpa_t *gpa)
+static int load_initrd(const struct guest_mem *gm, struct boot_image *img,
+		       gpa_t floor, gpa_t limit, gpa_t *gpa)
 {
 	uint64_t size = img->initrd_size, done = 0;
 	uint8_t *dst;
@@ -74,18 +73,20 @@ int boot_load_initrd(const struct guest_mem *gm, struct boot_image *img,
 	if (limit > img->low_ram_end)
 		limit = img->low_ram_end;
 	if (size == 0)
-		return fail(img, -EINVAL, "initrd is empty");
+		return boot_fail(img, -EINVAL, "initrd is empty");
 	if (size > limit || ((limit - size) & ~0xfffull) < floor)
-		return fail(img, -E2BIG,
-			    "initrd (%llu MiB) does not fit in guest memory "
-			    "below %llu MiB beside the kernel; give the guest "
-			    "more --memory",
-			    (unsigned long long)(size >> 20),
-			    (unsigned long long)(limit >> 20));
+		return boot_fail(
+			img, -E2BIG,
+			"initrd (%llu MiB) does not fit in guest memory "
+			"below %llu MiB beside the kernel; give the guest "
+			"more --memory",
+			(unsigned long long)(size >> 20),
+			(unsigned long long)(limit >> 20));
 	start = (limit - size) & ~0xfffull;
 	dst = gm_ptr(gm, start, size);
 	if (!dst)
-		return fail(img, -E2BIG, "initrd does not fit in guest RAM");
+		return boot_fail(img, -E2BIG,
+				 "initrd does not fit in guest RAM");
 	while (done < size) {
 		ssize_t n = pread(img->initrd_fd, dst + done,
 				  size - done > (1u << 30) ? (1u << 30) :
@@ -94,15 +95,25 @@ int boot_load_initrd(const struct guest_mem *gm, struct boot_image *img,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return fail(img, -errno, "reading initrd: %s",
-				    strerror(errno));
+			return boot_fail(img, -errno, "reading initrd: %s",
+					 strerror(errno));
 		if (n == 0)
-			return fail(img, -EIO,
-				    "initrd shrank while reading it");
+			return boot_fail(img, -EIO,
+					 "initrd shrank while reading it");
 		done += (uint64_t)n;
 	}
 	*gpa = start;
 	return 0;
+}
+
+int boot_load_initrd(const struct guest_mem *gm, struct boot_image *img,
+		     gpa_t floor, gpa_t limit, gpa_t *gpa)
+{
+	int rc = load_initrd(gm, img, floor, limit, gpa);
+
+	if (rc)
+		img->err_initrd = true;
+	return rc;
 }
 
 int boot_write_cmdline(const struct guest_mem *gm, struct boot_image *img,
@@ -113,12 +124,14 @@ int boot_write_cmdline(const struct guest_mem *gm, struct boot_image *img,
 	if (max_len > LAYOUT_CMDLINE_MAX - 1)
 		max_len = LAYOUT_CMDLINE_MAX - 1;
 	if (len > max_len)
-		return fail(img, -E2BIG,
-			    "command line is %zu bytes, this kernel accepts at "
-			    "most %llu",
-			    len, (unsigned long long)max_len);
+		return boot_fail(
+			img, -E2BIG,
+			"command line is %zu bytes, this kernel accepts at "
+			"most %llu",
+			len, (unsigned long long)max_len);
 	if (gm_write(gm, LAYOUT_CMDLINE, img->cmdline, len + 1))
-		return fail(img, -EFAULT, "no guest RAM for the command line");
+		return boot_fail(img, -EFAULT,
+				 "no guest RAM for the command line");
 	return 0;
 }
 

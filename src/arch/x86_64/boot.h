@@ -7,6 +7,7 @@
 #define MICA_ARCH_X86_64_BOOT_H
 
 #include <linux/kvm.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,7 +38,12 @@ struct boot_image {
 	uint64_t low_ram_end; /* end of RAM below 4 GiB */
 	gpa_t rsdp;
 	char err[256]; /* why loading failed, for the user */
+	bool err_initrd; /* err is about the initrd, not the kernel */
 };
+
+/* Stores the message in img->err and returns rc. */
+int boot_fail(struct boot_image *img, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Loads a bzImage or a PVH ELF. Returns 0, or -errno with img->err set. */
 int boot_load_kernel(const struct guest_mem *gm, struct boot_image *img,

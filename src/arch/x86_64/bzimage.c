@@ -19,12 +19,6 @@
 
 #define MIN_PROTOCOL 0x020c /* xloadflags and the 64-bit entry */
 
-static int bz_fail(struct boot_image *img, int rc, const char *msg)
-{
-	snprintf(img->err, sizeof(img->err), "%s", msg);
-	return rc;
-}
-
 static int write_boot_params(const struct guest_mem *gm, struct boot_image *img,
 			     const struct setup_header *hdr, gpa_t initrd)
 {
@@ -77,36 +71,40 @@ int bzimage_load(const struct guest_mem *gm, struct boot_image *img,
 	int rc;
 
 	if (img->kernel_size < 1024)
-		return bz_fail(img, -ENOEXEC,
-			       "bzImage is truncated (smaller than its boot "
-			       "sector and setup header)");
+		return boot_fail(img, -ENOEXEC,
+				 "bzImage is truncated (smaller than its boot "
+				 "sector and setup header)");
 	memcpy(&hdr, img->kernel + SETUP_HEADER_OFFSET, sizeof(hdr));
 	if (hdr.header != SETUP_HDRS_MAGIC || hdr.boot_flag != SETUP_BOOT_FLAG)
-		return bz_fail(img, -ENOEXEC,
-			       "not a bzImage: bad boot flag or header magic");
+		return boot_fail(
+			img, -ENOEXEC,
+			"not a bzImage: bad boot flag or header magic");
 	if (hdr.version < MIN_PROTOCOL)
-		return bz_fail(img, -ENOEXEC,
-			       "boot protocol older than 2.12: this kernel has "
-			       "no 64-bit entry point");
+		return boot_fail(
+			img, -ENOEXEC,
+			"boot protocol older than 2.12: this kernel has "
+			"no 64-bit entry point");
 	if (!(hdr.xloadflags & XLF_KERNEL_64))
-		return bz_fail(img, -ENOEXEC,
-			       "not a 64-bit kernel (XLF_KERNEL_64 not set): "
-			       "mica boots x86-64 kernels");
+		return boot_fail(img, -ENOEXEC,
+				 "not a 64-bit kernel (XLF_KERNEL_64 not set): "
+				 "mica boots x86-64 kernels");
 	if (!(hdr.loadflags & LOADFLAGS_LOADED_HIGH))
-		return bz_fail(img, -ENOEXEC,
-			       "zImage (loaded low) kernels are not supported");
+		return boot_fail(
+			img, -ENOEXEC,
+			"zImage (loaded low) kernels are not supported");
 
 	setup_size =
 		((uint64_t)(hdr.setup_sects ? hdr.setup_sects : 4) + 1) * 512;
 	if (setup_size >= img->kernel_size)
-		return bz_fail(img, -ENOEXEC,
-			       "bzImage is truncated: no kernel after the "
-			       "setup code");
+		return boot_fail(img, -ENOEXEC,
+				 "bzImage is truncated: no kernel after the "
+				 "setup code");
 	payload_size = img->kernel_size - setup_size;
 	if (payload_size < (uint64_t)hdr.syssize * 16)
-		return bz_fail(img, -ENOEXEC,
-			       "bzImage is truncated: shorter than its header "
-			       "says");
+		return boot_fail(
+			img, -ENOEXEC,
+			"bzImage is truncated: shorter than its header "
+			"says");
 
 	/*
 	 * The kernel decompresses in place up to init_size bytes from where
@@ -115,20 +113,21 @@ int bzimage_load(const struct guest_mem *gm, struct boot_image *img,
 	 * that need cannot wrap, and because more --memory would not help.
 	 */
 	if (hdr.pref_address > LAYOUT_MMIO_HOLE)
-		return bz_fail(img, -E2BIG,
-			       "bzImage's preferred load address is above "
-			       "3 GiB, where guest RAM cannot be");
+		return boot_fail(img, -E2BIG,
+				 "bzImage's preferred load address is above "
+				 "3 GiB, where guest RAM cannot be");
 	need = (hdr.pref_address > load ? hdr.pref_address : load) +
 	       (hdr.init_size > payload_size ? hdr.init_size : payload_size);
-	if (need > img->low_ram_end) {
-		snprintf(img->err, sizeof(img->err),
-			 "this kernel needs at least %llu MiB of guest memory",
-			 (unsigned long long)((need + (1 << 20) - 1) >> 20));
-		return -E2BIG;
-	}
+	if (need > img->low_ram_end)
+		return boot_fail(img, -E2BIG,
+				 "this kernel needs at least %llu MiB of guest "
+				 "memory",
+				 (unsigned long long)((need + (1 << 20) - 1) >>
+						      20));
 	dst = gm_ptr(gm, load, payload_size);
 	if (!dst)
-		return bz_fail(img, -E2BIG, "kernel does not fit in guest RAM");
+		return boot_fail(img, -E2BIG,
+				 "kernel does not fit in guest RAM");
 	memcpy(dst, img->kernel + setup_size, payload_size);
 
 	rc = boot_write_cmdline(gm, img,
@@ -141,16 +140,18 @@ int bzimage_load(const struct guest_mem *gm, struct boot_image *img,
 					 (uint64_t)hdr.initrd_addr_max + 1 :
 					 0x38000000ull;
 
-		if (img->initrd_size > UINT32_MAX)
-			return bz_fail(img, -E2BIG,
-				       "initrd is larger than 4 GiB");
+		if (img->initrd_size > UINT32_MAX) {
+			img->err_initrd = true;
+			return boot_fail(img, -E2BIG,
+					 "initrd is larger than 4 GiB");
+		}
 		rc = boot_load_initrd(gm, img, need, limit, &initrd);
 		if (rc)
 			return rc;
 	}
 	rc = write_boot_params(gm, img, &hdr, initrd);
 	if (rc)
-		return bz_fail(img, rc, "no guest RAM for boot_params");
+		return boot_fail(img, rc, "no guest RAM for boot_params");
 
 	*entry = (struct boot_entry){
 		.mode = BOOT_MODE_LONG64,

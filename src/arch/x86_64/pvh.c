@@ -69,12 +69,6 @@ struct elf_info {
 	struct phdr phdrs[MAX_PHDRS];
 };
 
-static int pvh_fail(struct boot_image *img, int rc, const char *msg)
-{
-	snprintf(img->err, sizeof(img->err), "%s", msg);
-	return rc;
-}
-
 static bool in_file(size_t file_size, uint64_t off, uint64_t len)
 {
 	return off <= file_size && len <= file_size - off;
@@ -266,12 +260,12 @@ int pvh_load(const struct guest_mem *gm, struct boot_image *img,
 	if (rc)
 		return rc;
 	if (find_pvh_entry(img->kernel, &info, &pvh_entry))
-		return pvh_fail(img, -ENOEXEC,
-				"ELF kernel without a PVH entry point (Xen "
-				"note PHYS32_ENTRY); build it with "
-				"CONFIG_PVH, or use its bzImage");
+		return boot_fail(img, -ENOEXEC,
+				 "ELF kernel without a PVH entry point (Xen "
+				 "note PHYS32_ENTRY); build it with "
+				 "CONFIG_PVH, or use its bzImage");
 	if (pvh_entry >= LAYOUT_MMIO_HOLE)
-		return pvh_fail(img, -ENOEXEC, "PVH entry point above 3 GiB");
+		return boot_fail(img, -ENOEXEC, "PVH entry point above 3 GiB");
 
 	for (i = 0; i < info.nr_phdrs; i++) {
 		const struct phdr *ph = &info.phdrs[i];
@@ -280,31 +274,28 @@ int pvh_load(const struct guest_mem *gm, struct boot_image *img,
 		if (ph->type != PT_LOAD || ph->memsz == 0)
 			continue;
 		/* Boot data lives below 1 MiB; segments must stay above. */
-		if (ph->paddr < LAYOUT_HIGH_MEM) {
-			snprintf(img->err, sizeof(img->err),
-				 "ELF segment at 0x%llx is below 1 MiB, where "
-				 "mica keeps boot data",
-				 (unsigned long long)ph->paddr);
-			return -ENOEXEC;
-		}
+		if (ph->paddr < LAYOUT_HIGH_MEM)
+			return boot_fail(
+				img, -ENOEXEC,
+				"ELF segment at 0x%llx is below 1 MiB, "
+				"where mica keeps boot data",
+				(unsigned long long)ph->paddr);
 		dst = gm_ptr(gm, ph->paddr, ph->memsz);
-		if (!dst) {
-			snprintf(
-				img->err, sizeof(img->err),
-				"ELF segment at 0x%llx (%llu KiB) does not fit "
-				"in guest RAM above 1 MiB; give the guest "
-				"more --memory",
+		if (!dst)
+			return boot_fail(
+				img, -E2BIG,
+				"ELF segment at 0x%llx (%llu KiB) does "
+				"not fit in guest RAM above 1 MiB; give "
+				"the guest more --memory",
 				(unsigned long long)ph->paddr,
 				(unsigned long long)(ph->memsz >> 10));
-			return -E2BIG;
-		}
 		memcpy(dst, img->kernel + ph->offset, ph->filesz);
 		memset(dst + ph->filesz, 0, ph->memsz - ph->filesz);
 		if (ph->paddr + ph->memsz > end)
 			end = ph->paddr + ph->memsz;
 	}
 	if (end == 0)
-		return pvh_fail(img, -ENOEXEC, "ELF file has nothing to load");
+		return boot_fail(img, -ENOEXEC, "ELF file has nothing to load");
 
 	rc = boot_write_cmdline(gm, img, LAYOUT_CMDLINE_MAX - 1);
 	if (rc)
@@ -317,8 +308,8 @@ int pvh_load(const struct guest_mem *gm, struct boot_image *img,
 			return rc;
 	}
 	if (write_start_info(gm, img, initrd))
-		return pvh_fail(img, -EFAULT,
-				"no guest RAM for the start info");
+		return boot_fail(img, -EFAULT,
+				 "no guest RAM for the start info");
 
 	*entry = (struct boot_entry){
 		.mode = BOOT_MODE_PROT32,
