@@ -2,6 +2,8 @@
 /* The fake machine for device tests; see fake.h. */
 #include "unit/fake.h"
 
+#include "arch/x86_64/layout.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -203,4 +205,63 @@ void fake_console_tx_ready(struct fake_vm *f)
 	struct chardev *chr = &f->console.chr;
 
 	chr->fe->tx_ready(chr->fe_opaque);
+}
+
+uint16_t fake_rd16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+uint32_t fake_rd32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+uint64_t fake_rd64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+void fake_boot_init(struct fake_boot *b, const char *cmdline)
+{
+	struct gm_range ram[2];
+	unsigned int nr;
+
+	memset(b, 0, sizeof(*b));
+	nr = e820_ram_ranges(FAKE_BOOT_MEM, ram);
+	CHECK_EQ(gm_alloc(&b->gm, ram, nr), 0);
+	b->nr_e820 = e820_build(ram, nr, b->e820);
+	CHECK_EQ(b->nr_e820, 3);
+	b->img = (struct boot_image){
+		.initrd_fd = -1,
+		.cmdline = cmdline,
+		.e820 = b->e820,
+		.nr_e820 = (unsigned int)b->nr_e820,
+		.low_ram_end = ram[0].size,
+		.rsdp = LAYOUT_ACPI,
+	};
+	memset(&b->entry, 0x5a, sizeof(b->entry));
+}
+
+static uint64_t rng_state;
+
+void fake_rng_seed(uint64_t seed)
+{
+	rng_state = seed;
+}
+
+/* A 64-bit LCG (Knuth's MMIX constants); the high bits are the good ones. */
+uint32_t fake_rng(void)
+{
+	rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+	return (uint32_t)(rng_state >> 33);
 }

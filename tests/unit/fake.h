@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/x86_64/boot.h"
+#include "arch/x86_64/e820.h"
 #include "backends/chardev.h"
 #include "bus/bus.h"
 #include "config/config.h"
@@ -114,5 +116,31 @@ size_t fake_console_out_len(struct fake_vm *f);
 size_t fake_console_rx(struct fake_vm *f, const char *s);
 /* The backend has room again: the frontend's tx_ready. */
 void fake_console_tx_ready(struct fake_vm *f);
+
+/* Little-endian reads from a byte buffer, whatever its alignment. */
+uint16_t fake_rd16(const uint8_t *p);
+uint32_t fake_rd32(const uint8_t *p);
+uint64_t fake_rd64(const uint8_t *p);
+
+/*
+ * A guest for the kernel loaders: FAKE_BOOT_MEM of RAM laid out as a VM
+ * would, its e820 map, and a boot_image with no initrd and the RSDP at
+ * LAYOUT_ACPI, as vm.c fills it in.
+ */
+#define FAKE_BOOT_MEM (64ull << 20)
+
+struct fake_boot {
+	struct guest_mem gm;
+	struct e820_entry e820[E820_MAX_ENTRIES];
+	int nr_e820;
+	struct boot_image img;
+	struct boot_entry entry;
+};
+
+void fake_boot_init(struct fake_boot *b, const char *cmdline);
+
+/* A seeded pseudo-random sequence, for the loaders' mutation loops. */
+void fake_rng_seed(uint64_t seed);
+uint32_t fake_rng(void);
 
 #endif

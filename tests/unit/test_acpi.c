@@ -5,6 +5,7 @@
  * length, and walk the DSDT's AML with a small decoder written here (not
  * shared with the builder) for the subset mica emits.
  */
+#include "unit/fake.h"
 #include "unit/test.h"
 
 #include "arch/x86_64/acpi.h"
@@ -16,30 +17,6 @@
 #define CANARY 0xa5
 
 static uint8_t image[LAYOUT_ACPI_SIZE];
-
-static uint16_t rd16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
 
 static uint8_t sum8(const uint8_t *p, size_t n)
 {
@@ -85,7 +62,7 @@ static const uint8_t *sdt_at(const struct tables *t, uint64_t gpa,
 	if (!h)
 		return NULL;
 	CHECK(!memcmp(h, sig, 4));
-	l = rd32(h + 4);
+	l = fake_rd32(h + 4);
 	CHECK(l >= 36);
 	tbl = at(t, gpa, l);
 	CHECK(tbl);
@@ -108,12 +85,12 @@ static bool parse(struct tables *t)
 	CHECK(!memcmp(rsdp, "RSD PTR ", 8));
 	CHECK_EQ(sum8(rsdp, 20), 0);
 	CHECK_EQ(rsdp[15], 2); /* revision */
-	CHECK_EQ(rd32(rsdp + 20), 36); /* length */
+	CHECK_EQ(fake_rd32(rsdp + 20), 36); /* length */
 	CHECK_EQ(sum8(rsdp, 36), 0);
 	CHECK(!memcmp(rsdp + 9, "MICA  ", 6));
-	CHECK_EQ(rd32(rsdp + 16), 0); /* no RSDT */
+	CHECK_EQ(fake_rd32(rsdp + 16), 0); /* no RSDT */
 
-	t->xsdt_gpa = rd64(rsdp + 24);
+	t->xsdt_gpa = fake_rd64(rsdp + 24);
 	t->xsdt = sdt_at(t, t->xsdt_gpa, "XSDT", &t->xsdt_len);
 	if (!t->xsdt)
 		return false;
@@ -122,7 +99,7 @@ static bool parse(struct tables *t)
 	n = (t->xsdt_len - 36) / 8;
 	CHECK_EQ(n, 2);
 	for (uint32_t i = 0; i < n; i++) {
-		uint64_t gpa = rd64(t->xsdt + 36 + 8 * i);
+		uint64_t gpa = fake_rd64(t->xsdt + 36 + 8 * i);
 		const uint8_t *h = at(t, gpa, 4);
 
 		CHECK(h);
@@ -146,19 +123,19 @@ static bool parse(struct tables *t)
 	CHECK_EQ(t->fadt[8], 6);
 	CHECK_EQ(t->madt[8], 5);
 
-	t->dsdt_gpa = rd64(t->fadt + 140);
+	t->dsdt_gpa = fake_rd64(t->fadt + 140);
 	t->dsdt = sdt_at(t, t->dsdt_gpa, "DSDT", &t->dsdt_len);
 	if (!t->dsdt)
 		return false;
 	CHECK_EQ(t->dsdt[8], 2);
 
-	t->facs_gpa = rd64(t->fadt + 132);
+	t->facs_gpa = fake_rd64(t->fadt + 132);
 	t->facs = at(t, t->facs_gpa, 64);
 	CHECK(t->facs);
 	if (!t->facs)
 		return false;
 	CHECK(!memcmp(t->facs, "FACS", 4));
-	CHECK_EQ(rd32(t->facs + 4), 64);
+	CHECK_EQ(fake_rd32(t->facs + 4), 64);
 	return true;
 }
 
@@ -491,13 +468,13 @@ static bool crs_decode(const uint8_t *p, size_t len, struct resources *res)
 		if (type == 0x8 && n == 7 && res->nr_io < 4) { /* I/O port */
 			if (p[i + 1] != 0x01) /* 16-bit decode */
 				return false;
-			res->io[res->nr_io].min = rd16(p + i + 2);
-			res->io[res->nr_io].max = rd16(p + i + 4);
+			res->io[res->nr_io].min = fake_rd16(p + i + 2);
+			res->io[res->nr_io].max = fake_rd16(p + i + 4);
 			res->io[res->nr_io].align = p[i + 6];
 			res->io[res->nr_io].len = p[i + 7];
 			res->nr_io++;
 		} else if (type == 0x4 && n == 2) { /* IRQ, no flags */
-			res->irq_mask = rd16(p + i + 1);
+			res->irq_mask = fake_rd16(p + i + 1);
 		} else if (type == 0xf && n == 1) { /* end tag */
 			res->ends = true;
 		} else {
@@ -565,35 +542,35 @@ static void fadt_fields(void)
 		return;
 	f = t.fadt;
 	CHECK_EQ(f[131], 3); /* minor version: 6.3 */
-	CHECK_EQ(rd32(f + 36), 0); /* FIRMWARE_CTRL: X_ only, 5.2.9 */
-	CHECK_EQ(rd64(f + 132), t.facs_gpa);
-	CHECK_EQ(rd32(f + 40), t.dsdt_gpa); /* DSDT below 4 GiB: both */
-	CHECK_EQ(rd64(f + 140), t.dsdt_gpa);
-	CHECK_EQ(rd16(f + 46), IRQ_SCI);
-	CHECK_EQ(rd32(f + 48), 0); /* SMI_CMD: always in ACPI mode */
+	CHECK_EQ(fake_rd32(f + 36), 0); /* FIRMWARE_CTRL: X_ only, 5.2.9 */
+	CHECK_EQ(fake_rd64(f + 132), t.facs_gpa);
+	CHECK_EQ(fake_rd32(f + 40), t.dsdt_gpa); /* DSDT below 4 GiB: both */
+	CHECK_EQ(fake_rd64(f + 140), t.dsdt_gpa);
+	CHECK_EQ(fake_rd16(f + 46), IRQ_SCI);
+	CHECK_EQ(fake_rd32(f + 48), 0); /* SMI_CMD: always in ACPI mode */
 	CHECK_EQ(f[52], 0);
 	CHECK_EQ(f[53], 0);
 
-	CHECK_EQ(rd32(f + 56), PORT_PM1A_EVT);
-	CHECK_EQ(rd32(f + 60), 0); /* PM1b_EVT */
-	CHECK_EQ(rd32(f + 64), PORT_PM1A_CNT);
-	CHECK_EQ(rd32(f + 68), 0); /* PM1b_CNT */
-	CHECK_EQ(rd32(f + 72), 0); /* PM2_CNT */
-	CHECK_EQ(rd32(f + 76), PORT_PM_TMR);
-	CHECK_EQ(rd32(f + 80), 0); /* GPE0 */
-	CHECK_EQ(rd32(f + 84), 0); /* GPE1 */
+	CHECK_EQ(fake_rd32(f + 56), PORT_PM1A_EVT);
+	CHECK_EQ(fake_rd32(f + 60), 0); /* PM1b_EVT */
+	CHECK_EQ(fake_rd32(f + 64), PORT_PM1A_CNT);
+	CHECK_EQ(fake_rd32(f + 68), 0); /* PM1b_CNT */
+	CHECK_EQ(fake_rd32(f + 72), 0); /* PM2_CNT */
+	CHECK_EQ(fake_rd32(f + 76), PORT_PM_TMR);
+	CHECK_EQ(fake_rd32(f + 80), 0); /* GPE0 */
+	CHECK_EQ(fake_rd32(f + 84), 0); /* GPE1 */
 	CHECK_EQ(f[88], 4); /* PM1_EVT_LEN */
 	CHECK_EQ(f[89], 2); /* PM1_CNT_LEN */
 	CHECK_EQ(f[90], 0); /* PM2_CNT_LEN */
 	CHECK_EQ(f[91], 4); /* PM_TMR_LEN */
 	CHECK_EQ(f[92], 0); /* GPE0_BLK_LEN */
 	CHECK_EQ(f[93], 0); /* GPE1_BLK_LEN */
-	CHECK(rd16(f + 96) > 100); /* no C2 */
-	CHECK(rd16(f + 98) > 1000); /* no C3 */
+	CHECK(fake_rd16(f + 96) > 100); /* no C2 */
+	CHECK(fake_rd16(f + 98) > 1000); /* no C3 */
 	CHECK_EQ(f[108], 0x32); /* CENTURY */
-	CHECK_EQ(rd16(f + 109), 0x3); /* LEGACY_DEVICES | 8042, has RTC */
+	CHECK_EQ(fake_rd16(f + 109), 0x3); /* LEGACY_DEVICES | 8042, has RTC */
 
-	flags = rd32(f + 112);
+	flags = fake_rd32(f + 112);
 	CHECK(flags & (1u << 0)); /* WBINVD */
 	CHECK(flags & (1u << 2)); /* PROC_C1 */
 	CHECK(!(flags & (1u << 4))); /* power button: fixed feature */
@@ -607,27 +584,27 @@ static void fadt_fields(void)
 	CHECK_EQ(f[117], 8);
 	CHECK_EQ(f[118], 0);
 	CHECK_EQ(f[119], 1);
-	CHECK_EQ(rd64(f + 120), PORT_RESET);
+	CHECK_EQ(fake_rd64(f + 120), PORT_RESET);
 	CHECK_EQ(f[128], 0x06);
 
 	/* X_ blocks agree with the legacy ones. */
 	CHECK_EQ(f[148], 1);
 	CHECK_EQ(f[149], 32);
-	CHECK_EQ(rd64(f + 152), PORT_PM1A_EVT);
-	CHECK_EQ(rd64(f + 164), 0); /* X_PM1b_EVT */
+	CHECK_EQ(fake_rd64(f + 152), PORT_PM1A_EVT);
+	CHECK_EQ(fake_rd64(f + 164), 0); /* X_PM1b_EVT */
 	CHECK_EQ(f[172], 1);
 	CHECK_EQ(f[173], 16);
-	CHECK_EQ(rd64(f + 176), PORT_PM1A_CNT);
-	CHECK_EQ(rd64(f + 188), 0); /* X_PM1b_CNT */
-	CHECK_EQ(rd64(f + 200), 0); /* X_PM2_CNT */
+	CHECK_EQ(fake_rd64(f + 176), PORT_PM1A_CNT);
+	CHECK_EQ(fake_rd64(f + 188), 0); /* X_PM1b_CNT */
+	CHECK_EQ(fake_rd64(f + 200), 0); /* X_PM2_CNT */
 	CHECK_EQ(f[208], 1);
 	CHECK_EQ(f[209], 32);
 	CHECK_EQ(f[211], 3); /* dword access */
-	CHECK_EQ(rd64(f + 212), PORT_PM_TMR);
-	CHECK_EQ(rd64(f + 224), 0); /* X_GPE0 */
-	CHECK_EQ(rd64(f + 236), 0); /* X_GPE1 */
-	CHECK_EQ(rd64(f + 248), 0); /* SLEEP_CONTROL_REG */
-	CHECK_EQ(rd64(f + 260), 0); /* SLEEP_STATUS_REG */
+	CHECK_EQ(fake_rd64(f + 212), PORT_PM_TMR);
+	CHECK_EQ(fake_rd64(f + 224), 0); /* X_GPE0 */
+	CHECK_EQ(fake_rd64(f + 236), 0); /* X_GPE1 */
+	CHECK_EQ(fake_rd64(f + 248), 0); /* SLEEP_CONTROL_REG */
+	CHECK_EQ(fake_rd64(f + 260), 0); /* SLEEP_STATUS_REG */
 }
 
 static void facs_aligned(void)
@@ -642,8 +619,8 @@ static void facs_aligned(void)
 			continue;
 		CHECK_EQ(t.facs_gpa % 64, 0);
 		CHECK_EQ(t.facs[32], 2); /* version */
-		CHECK_EQ(rd32(t.facs + 8), 0); /* hardware signature */
-		CHECK_EQ(rd32(t.facs + 16), 0); /* global lock free */
+		CHECK_EQ(fake_rd32(t.facs + 8), 0); /* hardware signature */
+		CHECK_EQ(fake_rd32(t.facs + 16), 0); /* global lock free */
 	}
 }
 
@@ -658,8 +635,8 @@ static void check_madt(unsigned int nr_cpus)
 	if (!build(&t, nr_cpus, LAYOUT_ACPI))
 		return;
 	m = t.madt;
-	CHECK_EQ(rd32(m + 36), LAYOUT_LAPIC);
-	CHECK_EQ(rd32(m + 40), 1); /* PCAT_COMPAT */
+	CHECK_EQ(fake_rd32(m + 36), LAYOUT_LAPIC);
+	CHECK_EQ(fake_rd32(m + 40), 1); /* PCAT_COMPAT */
 	while (off + 2 <= t.madt_len) {
 		const uint8_t *e = m + off;
 		uint8_t type = e[0], len = e[1];
@@ -674,26 +651,27 @@ static void check_madt(unsigned int nr_cpus)
 			CHECK_EQ(len, 8);
 			CHECK_EQ(e[2], lapics); /* ACPI processor UID */
 			CHECK_EQ(e[3], lapics); /* APIC ID */
-			CHECK_EQ(rd32(e + 4), 1); /* enabled */
+			CHECK_EQ(fake_rd32(e + 4), 1); /* enabled */
 			lapics++;
 			break;
 		case 1:
 			CHECK_EQ(len, 12);
 			CHECK_EQ(e[2], nr_cpus);
-			CHECK_EQ(rd32(e + 4), LAYOUT_IOAPIC);
-			CHECK_EQ(rd32(e + 8), 0);
+			CHECK_EQ(fake_rd32(e + 4), LAYOUT_IOAPIC);
+			CHECK_EQ(fake_rd32(e + 8), 0);
 			ioapics++;
 			break;
 		case 2:
 			CHECK_EQ(len, 10);
 			CHECK_EQ(e[2], 0); /* ISA */
 			if (e[3] == 0) {
-				CHECK_EQ(rd32(e + 4), 2);
-				CHECK_EQ(rd16(e + 8), 0);
+				CHECK_EQ(fake_rd32(e + 4), 2);
+				CHECK_EQ(fake_rd16(e + 8), 0);
 				irq0 = true;
 			} else if (e[3] == 9) {
-				CHECK_EQ(rd32(e + 4), 9);
-				CHECK_EQ(rd16(e + 8), 0xd); /* level, high */
+				CHECK_EQ(fake_rd32(e + 4), 9);
+				CHECK_EQ(fake_rd16(e + 8),
+					 0xd); /* level, high */
 				irq9 = true;
 			}
 			isos++;
@@ -1001,11 +979,11 @@ static void tables_above_4g(void)
 	if (!build(&t, 2, LAYOUT_4G + 0x1000))
 		return;
 	CHECK(t.xsdt_gpa > LAYOUT_4G);
-	CHECK_EQ(rd32(t.fadt + 40), 0); /* no 32-bit DSDT pointer */
-	CHECK_EQ(rd64(t.fadt + 140), t.dsdt_gpa);
+	CHECK_EQ(fake_rd32(t.fadt + 40), 0); /* no 32-bit DSDT pointer */
+	CHECK_EQ(fake_rd64(t.fadt + 140), t.dsdt_gpa);
 	CHECK(t.dsdt_gpa > LAYOUT_4G);
-	CHECK_EQ(rd32(t.fadt + 36), 0);
-	CHECK_EQ(rd64(t.fadt + 132), t.facs_gpa);
+	CHECK_EQ(fake_rd32(t.fadt + 36), 0);
+	CHECK_EQ(fake_rd64(t.fadt + 132), t.facs_gpa);
 }
 
 TEST_SUITE(acpi, TEST_CASE(rsdp_found_and_checksummed),

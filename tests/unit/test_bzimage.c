@@ -9,6 +9,7 @@
  * never crash or touch memory outside the guest (ASan and the guard pages
  * around guest RAM catch that).
  */
+#include "unit/fake.h"
 #include "unit/test.h"
 
 #include <errno.h>
@@ -22,20 +23,12 @@
 #include "arch/x86_64/layout.h"
 
 #define MiB (1ull << 20)
-#define GUEST_MEM (64 * MiB)
+#define GUEST_MEM FAKE_BOOT_MEM
 #define SETUP_SECTS 4
 #define SETUP_BYTES ((SETUP_SECTS + 1) * 512)
 #define PAYLOAD (64 * 1024)
-#define RSDP 0xe0000ull
+#define RSDP LAYOUT_ACPI
 #define XLF_CAN_BE_LOADED_ABOVE_4G 0x0002
-
-struct env {
-	struct guest_mem gm;
-	struct e820_entry e820[E820_MAX_ENTRIES];
-	int nr_e820;
-	struct boot_image img;
-	struct boot_entry entry;
-};
 
 static uint8_t payload_byte(size_t i)
 {
@@ -82,36 +75,21 @@ static uint8_t *make_image(const struct setup_header *h, size_t payload,
 	return buf;
 }
 
-static void env_init(struct env *e, const char *cmdline)
+static void env_init(struct fake_boot *e, const char *cmdline)
 {
-	struct gm_range ram[2];
-	unsigned int nr;
-
-	memset(e, 0, sizeof(*e));
-	nr = e820_ram_ranges(GUEST_MEM, ram);
-	CHECK_EQ(gm_alloc(&e->gm, ram, nr), 0);
-	e->nr_e820 = e820_build(ram, nr, e->e820);
-	CHECK_EQ(e->nr_e820, 3);
-	e->img = (struct boot_image){
-		.initrd_fd = -1,
-		.cmdline = cmdline,
-		.e820 = e->e820,
-		.nr_e820 = (unsigned int)e->nr_e820,
-		.low_ram_end = ram[0].size,
-		.rsdp = RSDP,
-	};
+	fake_boot_init(e, cmdline);
 	/* Stale data where boot_params goes. */
 	memset(e->gm.regions[0].host + LAYOUT_ZERO_PAGE, 0xaa, BP_SIZE);
-	memset(&e->entry, 0x5a, sizeof(e->entry));
 }
 
-static uint8_t *host(struct env *e, gpa_t gpa)
+static uint8_t *host(struct fake_boot *e, gpa_t gpa)
 {
 	return e->gm.regions[0].host + gpa;
 }
 
 /* Loads h with payload bytes of kernel; returns the loader's result. */
-static int load_hdr(struct env *e, const struct setup_header *h, size_t payload)
+static int load_hdr(struct fake_boot *e, const struct setup_header *h,
+		    size_t payload)
 {
 	size_t size;
 	uint8_t *k = make_image(h, payload, &size);
@@ -127,7 +105,7 @@ static int load_hdr(struct env *e, const struct setup_header *h, size_t payload)
 	return rc;
 }
 
-static void read_bp_hdr(struct env *e, struct setup_header *h)
+static void read_bp_hdr(struct fake_boot *e, struct setup_header *h)
 {
 	memcpy(h, host(e, LAYOUT_ZERO_PAGE + BP_HDR), sizeof(*h));
 }
@@ -135,7 +113,7 @@ static void read_bp_hdr(struct env *e, struct setup_header *h)
 static void loads_payload_and_entry(void)
 {
 	struct setup_header h, bph;
-	struct env e;
+	struct fake_boot e;
 	size_t i, bad = 0;
 
 	env_init(&e, "console=ttyS0 earlyprintk");
@@ -175,26 +153,10 @@ static void loads_payload_and_entry(void)
 	gm_free(&e.gm);
 }
 
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 static void boot_params_tables(void)
 {
 	struct setup_header h;
-	struct env e;
+	struct fake_boot e;
 	const uint8_t *bp;
 	unsigned int i, bad = 0;
 
@@ -203,23 +165,23 @@ static void boot_params_tables(void)
 	CHECK_EQ(load_hdr(&e, &h, PAYLOAD), 0);
 	bp = host(&e, LAYOUT_ZERO_PAGE);
 
-	CHECK_EQ(rd64(bp + BP_ACPI_RSDP_ADDR), RSDP);
+	CHECK_EQ(fake_rd64(bp + BP_ACPI_RSDP_ADDR), RSDP);
 	CHECK_EQ(bp[BP_E820_ENTRIES], e.nr_e820);
 	for (i = 0; i < (unsigned int)e.nr_e820; i++) {
 		const uint8_t *t = bp + BP_E820_TABLE + i * 20;
 
-		CHECK_EQ(rd64(t), e.e820[i].addr);
-		CHECK_EQ(rd64(t + 8), e.e820[i].size);
-		CHECK_EQ(rd32(t + 16), e.e820[i].type);
+		CHECK_EQ(fake_rd64(t), e.e820[i].addr);
+		CHECK_EQ(fake_rd64(t + 8), e.e820[i].size);
+		CHECK_EQ(fake_rd32(t + 16), e.e820[i].type);
 	}
 	/* The rest of the table, and the 64-bit extensions, are zero. */
 	for (i = BP_E820_TABLE + (unsigned int)e.nr_e820 * 20;
 	     i < BP_E820_TABLE + BP_E820_MAX * 20; i++)
 		bad += bp[i] != 0;
 	CHECK_EQ(bad, 0);
-	CHECK_EQ(rd32(bp + BP_EXT_RAMDISK_IMAGE), 0);
-	CHECK_EQ(rd32(bp + BP_EXT_RAMDISK_SIZE), 0);
-	CHECK_EQ(rd32(bp + BP_EXT_CMD_LINE_PTR), 0);
+	CHECK_EQ(fake_rd32(bp + BP_EXT_RAMDISK_IMAGE), 0);
+	CHECK_EQ(fake_rd32(bp + BP_EXT_RAMDISK_SIZE), 0);
+	CHECK_EQ(fake_rd32(bp + BP_EXT_CMD_LINE_PTR), 0);
 	/* Nothing of the stale page survives below the header ... */
 	for (i = 0; i < BP_HDR; i++)
 		if (i < BP_ACPI_RSDP_ADDR || i >= BP_ACPI_RSDP_ADDR + 8)
@@ -238,13 +200,13 @@ static void boot_params_tables(void)
 static void old_protocol_has_no_rsdp_field(void)
 {
 	struct setup_header h;
-	struct env e;
+	struct fake_boot e;
 
 	env_init(&e, "");
 	default_hdr(&h);
 	h.version = 0x020c;
 	CHECK_EQ(load_hdr(&e, &h, PAYLOAD), 0);
-	CHECK_EQ(rd64(host(&e, LAYOUT_ZERO_PAGE + BP_ACPI_RSDP_ADDR)), 0);
+	CHECK_EQ(fake_rd64(host(&e, LAYOUT_ZERO_PAGE + BP_ACPI_RSDP_ADDR)), 0);
 	gm_free(&e.gm);
 }
 
@@ -266,7 +228,7 @@ static void initrd_loaded_high(void)
 {
 	const size_t isize = 10000;
 	struct setup_header h, bph;
-	struct env e;
+	struct fake_boot e;
 	uint8_t *data;
 	int fd = open_initrd(isize, &data);
 
@@ -342,7 +304,7 @@ static void initrd_loaded_high(void)
 static void rejects_truncated(void)
 {
 	struct setup_header h;
-	struct env e;
+	struct fake_boot e;
 	struct boot_image *img = &e.img;
 	uint8_t *k;
 	size_t size;
@@ -394,7 +356,7 @@ static void rejects_truncated(void)
 static void rejects_bad_headers(void)
 {
 	struct setup_header h;
-	struct env e;
+	struct fake_boot e;
 
 	env_init(&e, "");
 	default_hdr(&h);
@@ -433,7 +395,7 @@ static void rejects_bad_headers(void)
 static void rejects_long_cmdline(void)
 {
 	struct setup_header h;
-	struct env e;
+	struct fake_boot e;
 	char line[300];
 
 	env_init(&e, "console=ttyS0");
@@ -461,7 +423,7 @@ static void rejects_long_cmdline(void)
 static void rejects_kernel_too_big_for_guest(void)
 {
 	struct setup_header h;
-	struct env e;
+	struct fake_boot e;
 
 	env_init(&e, "");
 	default_hdr(&h);
@@ -501,7 +463,7 @@ static void rejects_kernel_too_big_for_guest(void)
 static void rejects_initrd_that_does_not_fit(void)
 {
 	struct setup_header h;
-	struct env e;
+	struct fake_boot e;
 	uint8_t *data;
 	int fd = open_initrd(4096, &data);
 
@@ -533,14 +495,6 @@ static void rejects_initrd_that_does_not_fit(void)
 	free(data);
 }
 
-static uint64_t rng_state;
-
-static uint32_t rng(void)
-{
-	rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-	return (uint32_t)(rng_state >> 33);
-}
-
 /* Interesting values for a mutated header field. */
 static uint32_t edge_value(void)
 {
@@ -549,13 +503,14 @@ static uint32_t edge_value(void)
 				      0x7fffffff, 0x80000000, 0xfffffffe,
 				      0xffffffff, 0x1000000,  0x3ffffff };
 
-	return rng() % 2 ? v[rng() % (sizeof(v) / sizeof(v[0]))] : rng();
+	return fake_rng() % 2 ? v[fake_rng() % (sizeof(v) / sizeof(v[0]))] :
+				fake_rng();
 }
 
 static void fuzz_header_mutations(void)
 {
 	struct setup_header h;
-	struct env e;
+	struct fake_boot e;
 	uint8_t *base, *k, *data;
 	size_t size;
 	unsigned int iter, ok = 0, bad_err = 0, bad_entry = 0;
@@ -568,33 +523,33 @@ static void fuzz_header_mutations(void)
 	CHECK(base != NULL);
 	if (!base || fd < 0)
 		return;
-	rng_state = 0x6d696361;
+	fake_rng_seed(0x6d696361);
 	for (iter = 0; iter < 2000; iter++) {
-		size_t ksize = size, m, nmut = 1 + rng() % 6;
+		size_t ksize = size, m, nmut = 1 + fake_rng() % 6;
 
 		for (m = 0; m < nmut; m++) {
 			size_t off = SETUP_HEADER_OFFSET +
-				     rng() % (unsigned int)sizeof(h);
+				     fake_rng() % (unsigned int)sizeof(h);
 
-			if (rng() % 3 == 0 && off + 4 <= 0x26c) {
+			if (fake_rng() % 3 == 0 && off + 4 <= 0x26c) {
 				uint32_t v = edge_value();
 
 				memcpy(base + off, &v, 4);
 			} else {
-				base[off] = (uint8_t)rng();
+				base[off] = (uint8_t)fake_rng();
 			}
 		}
 		/* Sometimes a truncated file; always an exact-size copy. */
-		if (rng() % 4 == 0)
-			ksize = rng() % (size + 1);
+		if (fake_rng() % 4 == 0)
+			ksize = fake_rng() % (size + 1);
 		k = malloc(ksize ? ksize : 1);
 		memcpy(k, base, ksize);
 
 		e.img.kernel = k;
 		e.img.kernel_size = ksize;
 		e.img.err[0] = '\0';
-		e.img.initrd_fd = rng() % 2 ? fd : -1;
-		e.img.initrd_size = rng() % 2 ? 8192 : edge_value();
+		e.img.initrd_fd = fake_rng() % 2 ? fd : -1;
+		e.img.initrd_size = fake_rng() % 2 ? 8192 : edge_value();
 		memset(&e.entry, 0x5a, sizeof(e.entry));
 		if (boot_load_kernel(&e.gm, &e.img, &e.entry) == 0) {
 			ok++;

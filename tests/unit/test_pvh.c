@@ -10,6 +10,7 @@
  * crash or read outside the file (every image is an exact-size allocation,
  * so ASan sees overreads).
  */
+#include "unit/fake.h"
 #include "unit/test.h"
 
 #include <elf.h>
@@ -22,8 +23,8 @@
 #include "arch/x86_64/layout.h"
 
 #define MiB (1ull << 20)
-#define GUEST_MEM (64 * MiB)
-#define RSDP 0xe0000ull
+#define GUEST_MEM FAKE_BOOT_MEM
+#define RSDP LAYOUT_ACPI
 
 #define NOTE_TYPE_PHYS32_ENTRY 18
 #define NOTE_TYPE_ENTRY 1
@@ -213,44 +214,20 @@ static uint8_t *build(const struct spec *s, size_t *size)
 	return out;
 }
 
-struct env {
-	struct guest_mem gm;
-	struct e820_entry e820[E820_MAX_ENTRIES];
-	int nr_e820;
-	struct boot_image img;
-	struct boot_entry entry;
-};
-
-static uint8_t *host(struct env *e, gpa_t gpa)
+static uint8_t *host(struct fake_boot *e, gpa_t gpa)
 {
 	return e->gm.regions[0].host + gpa;
 }
 
-static void env_init(struct env *e, const char *cmdline)
+static void env_init(struct fake_boot *e, const char *cmdline)
 {
-	struct gm_range ram[2];
-	unsigned int nr;
-
-	memset(e, 0, sizeof(*e));
-	nr = e820_ram_ranges(GUEST_MEM, ram);
-	CHECK_EQ(gm_alloc(&e->gm, ram, nr), 0);
-	e->nr_e820 = e820_build(ram, nr, e->e820);
-	CHECK_EQ(e->nr_e820, 3);
-	e->img = (struct boot_image){
-		.initrd_fd = -1,
-		.cmdline = cmdline,
-		.e820 = e->e820,
-		.nr_e820 = (unsigned int)e->nr_e820,
-		.low_ram_end = ram[0].size,
-		.rsdp = RSDP,
-	};
+	fake_boot_init(e, cmdline);
 	/* Stale data where the boot data and segments go. */
 	memset(host(e, 0x1000), 0xaa, 0x1000);
 	memset(host(e, SEG_A_PADDR), 0xaa, 0x4000);
-	memset(&e->entry, 0x5a, sizeof(e->entry));
 }
 
-static int load(struct env *e, const struct spec *s)
+static int load(struct fake_boot *e, const struct spec *s)
 {
 	size_t size;
 	uint8_t *k = build(s, &size);
@@ -267,7 +244,7 @@ static int load(struct env *e, const struct spec *s)
 	return rc;
 }
 
-static void check_loaded(int line, struct env *e)
+static void check_loaded(int line, struct fake_boot *e)
 {
 	unsigned int i, bad = 0;
 
@@ -289,7 +266,8 @@ static void check_loaded(int line, struct env *e)
 			  (unsigned long long)e->entry.rbx);
 }
 
-static void check_start_info(int line, struct env *e, unsigned int nr_mods)
+static void check_start_info(int line, struct fake_boot *e,
+			     unsigned int nr_mods)
 {
 	struct t_start_info si;
 	unsigned int i;
@@ -336,7 +314,7 @@ static void check_start_info(int line, struct env *e, unsigned int nr_mods)
 static void loads_elf(bool is64, uint32_t descsz)
 {
 	struct spec s;
-	struct env e;
+	struct fake_boot e;
 
 	env_init(&e, "console=hvc0 pvh");
 	default_spec(&s, is64, descsz);
@@ -371,7 +349,7 @@ static void elf32_desc8(void)
 static void pvh_note_among_others(void)
 {
 	struct spec s;
-	struct env e;
+	struct fake_boot e;
 
 	/* PVH note in a second PT_NOTE, after an empty one. */
 	env_init(&e, "");
@@ -417,7 +395,7 @@ static void initrd_as_module(void)
 	struct t_start_info si;
 	struct t_mod mod;
 	struct spec s;
-	struct env e;
+	struct fake_boot e;
 	uint8_t *data;
 	int fd = open_initrd(isize, &data);
 
@@ -471,7 +449,7 @@ static void rejects_missing_pvh_note(void)
 {
 	static const uint8_t id[8] = { 0 };
 	struct spec s;
-	struct env e;
+	struct fake_boot e;
 
 	env_init(&e, "");
 	/* Notes, but not the PVH one. */
@@ -501,7 +479,7 @@ static void rejects_hostile_notes(void)
 					 0x80000000u, 0x201 };
 	uint32_t v = (uint32_t)ENTRY;
 	struct spec s;
-	struct env e;
+	struct fake_boot e;
 	unsigned int i;
 
 	env_init(&e, "");
@@ -547,7 +525,7 @@ static void rejects_hostile_notes(void)
 static void rejects_wrong_elf(void)
 {
 	struct spec s;
-	struct env e;
+	struct fake_boot e;
 
 	env_init(&e, "");
 	default_spec(&s, true, 4);
@@ -579,7 +557,7 @@ static void rejects_wrong_elf(void)
 static void rejects_bad_phdrs(void)
 {
 	struct spec s;
-	struct env e;
+	struct fake_boot e;
 	uint8_t *k;
 	size_t size;
 
@@ -659,7 +637,7 @@ static void rejects_bad_phdrs(void)
 static void rejects_segments_outside_ram(void)
 {
 	struct spec s;
-	struct env e;
+	struct fake_boot e;
 
 	env_init(&e, "");
 	default_spec(&s, true, 4);
@@ -702,7 +680,7 @@ static void rejects_bad_entry_and_cmdline(void)
 	const size_t max = LAYOUT_CMDLINE_MAX - 1;
 	char *line = malloc(max + 2);
 	struct spec s;
-	struct env e;
+	struct fake_boot e;
 
 	env_init(&e, "");
 	default_spec(&s, true, 8);
@@ -730,14 +708,6 @@ static void rejects_bad_entry_and_cmdline(void)
 	free(line);
 }
 
-static uint64_t rng_state;
-
-static uint32_t rng(void)
-{
-	rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-	return (uint32_t)(rng_state >> 33);
-}
-
 static uint64_t edge64(void)
 {
 	static const uint64_t v[] = {
@@ -751,14 +721,14 @@ static uint64_t edge64(void)
 		0x80000000, 0xc0000000,
 	};
 
-	return rng() % 2 ? v[rng() % (sizeof(v) / sizeof(v[0]))] :
-			   ((uint64_t)rng() << 32 | rng());
+	return fake_rng() % 2 ? v[fake_rng() % (sizeof(v) / sizeof(v[0]))] :
+				((uint64_t)fake_rng() << 32 | fake_rng());
 }
 
 static void fuzz_mutations(void)
 {
 	static const size_t fields64[] = { 8, 16, 24, 32, 40 };
-	struct env e;
+	struct fake_boot e;
 	struct spec s;
 	uint8_t *base[2], *k;
 	size_t size[2];
@@ -774,56 +744,59 @@ static void fuzz_mutations(void)
 	CHECK(base[0] && base[1]);
 	if (!base[0] || !base[1])
 		return;
-	rng_state = 0x707668;
+	fake_rng_seed(0x707668);
 	for (iter = 0; iter < 2000; iter++) {
-		size_t ksize, m, nmut = 1 + rng() % 4;
+		size_t ksize, m, nmut = 1 + fake_rng() % 4;
 
 		which = iter & 1;
 		ksize = size[which];
 		k = malloc(ksize);
 		memcpy(k, base[which], ksize);
 		for (m = 0; m < nmut; m++) {
-			unsigned int kind = rng() % 4;
+			unsigned int kind = fake_rng() % 4;
 
 			if (kind == 0) {
 				/* Any byte of the headers and notes. */
-				k[rng() % OFF_SEG_A] = (uint8_t)rng();
+				k[fake_rng() % OFF_SEG_A] = (uint8_t)fake_rng();
 			} else if (kind == 1 && which == 0) {
 				/* A 64-bit phdr field of one of the phdrs. */
 				uint64_t v = edge64();
-				size_t off = OFF_PHDRS +
-					     (rng() % 4) * sizeof(Elf64_Phdr) +
-					     fields64[rng() % 5];
+				size_t off =
+					OFF_PHDRS +
+					(fake_rng() % 4) * sizeof(Elf64_Phdr) +
+					fields64[fake_rng() % 5];
 
 				memcpy(k + off, &v, 8);
 			} else if (kind == 1) {
 				uint32_t v = (uint32_t)edge64();
-				size_t off = OFF_PHDRS +
-					     (rng() % 4) * sizeof(Elf32_Phdr) +
-					     4 * (1 + rng() % 5);
+				size_t off =
+					OFF_PHDRS +
+					(fake_rng() % 4) * sizeof(Elf32_Phdr) +
+					4 * (1 + fake_rng() % 5);
 
 				memcpy(k + off, &v, 4);
 			} else if (kind == 2) {
 				/* A word of the note area. */
 				uint32_t v = (uint32_t)edge64();
 
-				memcpy(k + OFF_NOTES + 4 * (rng() % 16), &v, 4);
+				memcpy(k + OFF_NOTES + 4 * (fake_rng() % 16),
+				       &v, 4);
 			} else {
 				/* An ELF header field. */
-				uint16_t v = (uint16_t)rng();
+				uint16_t v = (uint16_t)fake_rng();
 
-				memcpy(k + 16 + 2 * (rng() % 24), &v, 2);
+				memcpy(k + 16 + 2 * (fake_rng() % 24), &v, 2);
 			}
 		}
-		if (rng() % 5 == 0) {
+		if (fake_rng() % 5 == 0) {
 			/* Truncated, still exact-size. */
-			ksize = rng() % (ksize + 1);
+			ksize = fake_rng() % (ksize + 1);
 			k = realloc(k, ksize ? ksize : 1);
 		}
 		e.img.kernel = k;
 		e.img.kernel_size = ksize;
-		e.img.initrd_fd = fd >= 0 && rng() % 2 ? fd : -1;
-		e.img.initrd_size = rng() % 2 ? 4096 : edge64();
+		e.img.initrd_fd = fd >= 0 && fake_rng() % 2 ? fd : -1;
+		e.img.initrd_size = fake_rng() % 2 ? 4096 : edge64();
 		memset(&e.entry, 0x5a, sizeof(e.entry));
 		if (boot_load_kernel(&e.gm, &e.img, &e.entry) == 0) {
 			ok++;
