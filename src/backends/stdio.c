@@ -52,7 +52,10 @@ static void enter_raw_mode(void)
 		return;
 	raw = saved_termios;
 	cfmakeraw(&raw);
-	/* Keep output processing: mica's own messages end in "\r\n". */
+	/*
+	 * Keep output processing (ONLCR), so that lines of mica's own that end
+	 * in "\n" start at the left margin on the raw terminal.
+	 */
 	raw.c_oflag = saved_termios.c_oflag;
 	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw))
 		return;
@@ -170,10 +173,10 @@ static bool deliver(struct stdio_chardev *s)
 static void print_escape_help(void)
 {
 	static const char help[] =
-		"\r\nmica console keys:\r\n"
-		"  Ctrl-A x       quit mica (the guest is stopped)\r\n"
-		"  Ctrl-A Ctrl-A  send Ctrl-A to the guest\r\n"
-		"  Ctrl-A h       this help\r\n";
+		"\nmica console keys:\n"
+		"  Ctrl-A x       quit mica (the guest is stopped)\n"
+		"  Ctrl-A Ctrl-A  send Ctrl-A to the guest\n"
+		"  Ctrl-A h       this help\n";
 
 	if (write(STDERR_FILENO, help, sizeof(help) - 1) < 0)
 		return;

@@ -38,10 +38,10 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 	/*
 	 * One fprintf per message: stdio locks the stream, so lines from
-	 * different threads do not interleave. "\r\n" keeps the line start
-	 * right when the terminal is in raw mode.
+	 * different threads do not interleave. A plain "\n" is enough on a
+	 * raw terminal too: mica keeps its output processing (ONLCR).
 	 */
-	fprintf(stderr, "mica: %s: %s\r\n", level_names[level], buf);
+	fprintf(stderr, "mica: %s: %s\n", level_names[level], buf);
 }
 
 bool log_ratelimit_ok(struct log_ratelimit *rl)

@@ -160,7 +160,7 @@ int vcpu_set_boot_state(struct vcpu *vcpu, const struct boot_entry *entry)
 static void print_segment(const char *name, const struct kvm_segment *s)
 {
 	fprintf(stderr,
-		"  %-3s sel=%04x base=%016llx limit=%08x type=%x l=%u db=%u\r\n",
+		"  %-3s sel=%04x base=%016llx limit=%08x type=%x l=%u db=%u\n",
 		name, s->selector, (unsigned long long)s->base, s->limit,
 		s->type, s->l, s->db);
 }
@@ -171,21 +171,20 @@ static void dump_state(struct vcpu *vcpu, const char *why)
 	struct kvm_regs r;
 	struct kvm_sregs s;
 
-	fprintf(stderr, "mica: guest crashed on vCPU %u: %s\r\n", vcpu->id,
-		why);
+	fprintf(stderr, "mica: guest crashed on vCPU %u: %s\n", vcpu->id, why);
 	if (kvm_vcpu_get_regs(&vcpu->kvm, &r) ||
 	    kvm_vcpu_get_sregs(&vcpu->kvm, &s)) {
-		fprintf(stderr, "  (registers unavailable)\r\n");
+		fprintf(stderr, "  (registers unavailable)\n");
 		return;
 	}
 	fprintf(stderr,
-		"  RIP=%016llx RSP=%016llx RFLAGS=%016llx\r\n"
-		"  RAX=%016llx RBX=%016llx RCX=%016llx RDX=%016llx\r\n"
-		"  RSI=%016llx RDI=%016llx RBP=%016llx\r\n"
-		"  R8 =%016llx R9 =%016llx R10=%016llx R11=%016llx\r\n"
-		"  R12=%016llx R13=%016llx R14=%016llx R15=%016llx\r\n"
-		"  CR0=%016llx CR2=%016llx CR3=%016llx CR4=%016llx\r\n"
-		"  EFER=%016llx APIC_BASE=%016llx\r\n",
+		"  RIP=%016llx RSP=%016llx RFLAGS=%016llx\n"
+		"  RAX=%016llx RBX=%016llx RCX=%016llx RDX=%016llx\n"
+		"  RSI=%016llx RDI=%016llx RBP=%016llx\n"
+		"  R8 =%016llx R9 =%016llx R10=%016llx R11=%016llx\n"
+		"  R12=%016llx R13=%016llx R14=%016llx R15=%016llx\n"
+		"  CR0=%016llx CR2=%016llx CR3=%016llx CR4=%016llx\n"
+		"  EFER=%016llx APIC_BASE=%016llx\n",
 		r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi,
 		r.rdi, r.rbp, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14,
 		r.r15, s.cr0, s.cr2, s.cr3, s.cr4, s.efer, s.apic_base);
@@ -193,7 +192,7 @@ static void dump_state(struct vcpu *vcpu, const char *why)
 	print_segment("SS", &s.ss);
 	print_segment("DS", &s.ds);
 	fprintf(stderr,
-		"  GDT base=%016llx limit=%04x IDT base=%016llx limit=%04x\r\n",
+		"  GDT base=%016llx limit=%04x IDT base=%016llx limit=%04x\n",
 		(unsigned long long)s.gdt.base, s.gdt.limit,
 		(unsigned long long)s.idt.base, s.idt.limit);
 }
