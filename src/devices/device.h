@@ -47,6 +47,7 @@ static inline void vm_ctl_request(const struct vm_ctl *ctl, enum vm_request req,
 
 struct bus;
 struct guest_mem;
+struct pci_host;
 struct chardev;
 struct vm_config;
 
@@ -60,7 +61,30 @@ struct device_host {
 	/* Drives a GSI of the in-kernel irqchip; see irq_line. */
 	void (*irq_set_level)(void *opaque, unsigned int gsi, bool level);
 	void *irq_opaque;
-	struct chardev *console; /* the serial console's backend */
+	struct chardev *console; /* the terminal's backend */
+	struct pci_host *pci; /* the PCI host bridge */
+
+	/*
+	 * KVM eventfd plumbing, so devices signal and are signalled without
+	 * a trip through the VMM. NULL members (unit tests) mean "not
+	 * available": the device falls back to its own dispatch.
+	 *
+	 * ioeventfd: writes of len bytes at addr (MMIO, or port I/O when
+	 * !mmio) signal fd instead of exiting; assign=false removes it.
+	 */
+	int (*ioeventfd)(void *opaque, bool mmio, uint64_t addr,
+			 unsigned int len, int fd, bool assign);
+	/*
+	 * MSI routes: msi_route_add() binds irqfd fd to a new GSI that
+	 * delivers the message (addr, data) and returns the GSI or -errno;
+	 * msi_route_update() changes the message; msi_route_del() unbinds.
+	 */
+	int (*msi_route_add)(void *opaque, uint64_t addr, uint32_t data,
+			     int fd);
+	int (*msi_route_update)(void *opaque, unsigned int gsi, uint64_t addr,
+				uint32_t data);
+	void (*msi_route_del)(void *opaque, unsigned int gsi, int fd);
+	void *kvm_opaque;
 };
 
 static inline struct irq_line device_irq(const struct device_host *host,

@@ -11,10 +11,23 @@
 #include "devices/reset.h"
 #include "devices/rtc.h"
 #include "devices/uart16550.h"
+#include "virtio/blk.h"
+#include "virtio/console.h"
+#include "virtio/net.h"
+#include "virtio/rng.h"
 
 const struct device_type *const platform_devices[] = {
-	&uart16550_type, &i8042_type, &rtc_type,
-	&pm_type,	 &reset_type, &debug_exit_type,
+	&uart16550_type,
+	&i8042_type,
+	&rtc_type,
+	&pm_type,
+	&reset_type,
+	&debug_exit_type,
+	/* virtio over PCI, after the platform (the PCI host is the VM's) */
+	&virtio_blk_type,
+	&virtio_net_type,
+	&virtio_console_type,
+	&virtio_rng_type,
 };
 
 const unsigned int nr_platform_devices =

@@ -18,14 +18,20 @@
 #include "devices/rtc.h"
 #include "devices/uart16550.h"
 #include "unit/fake.h"
+#include "virtio/blk.h"
+#include "virtio/console.h"
+#include "virtio/net.h"
+#include "virtio/rng.h"
 
 /*
  * Every device header's type. A new device adds its line here, and this
  * test then fails until it is in platform_devices[] as well.
  */
 static const struct device_type *const expected[] = {
-	&uart16550_type, &i8042_type, &rtc_type,
-	&pm_type,	 &reset_type, &debug_exit_type,
+	&uart16550_type,  &i8042_type,	    &rtc_type,
+	&pm_type,	  &reset_type,	    &debug_exit_type,
+	&virtio_blk_type, &virtio_net_type, &virtio_console_type,
+	&virtio_rng_type,
 };
 
 #define NR_EXPECTED (sizeof(expected) / sizeof(expected[0]))
