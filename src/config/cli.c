@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "arch/x86_64/layout.h"
+#include "config/devopts.h"
 #include "config/size.h"
 
 const char cli_usage[] =
@@ -20,7 +21,7 @@ const char cli_usage[] =
 	"       mica --help | --version\n"
 	"\n"
 	"Boots a Linux kernel (bzImage, or vmlinux ELF with a PVH entry) in a\n"
-	"KVM virtual machine with its serial console on this terminal.\n"
+	"KVM virtual machine with its console on this terminal.\n"
 	"\n"
 	"Options for run:\n"
 	"  -k, --kernel PATH        kernel to boot (required)\n"
@@ -34,6 +35,23 @@ const char cli_usage[] =
 	"                           mica with status 2\n"
 	"      --vcpu-affinity LIST pin vCPU i to the i-th host CPU of LIST\n"
 	"                           (e.g. 0,1; reused round-robin if shorter)\n"
+	"\n"
+	"Devices (virtio over PCI; --disk and --net may be repeated):\n"
+	"      --disk [path=]FILE[,readonly=on][,serial=ID][,cache=MODE][,queues=N]\n"
+	"                           a raw disk image; MODE is writeback (default),\n"
+	"                           none (O_DIRECT) or unsafe (no flushes)\n"
+	"      --net user[,hostfwd=tcp::HOSTPORT-:GUESTPORT][,mac=MAC]\n"
+	"                           user-mode networking (no root): DHCP gives\n"
+	"                           10.0.2.15, the host is 10.0.2.2\n"
+	"      --net tap=NAME[,mac=MAC]\n"
+	"                           a tap device, with checksum/TSO offloads\n"
+	"      --console KIND       'serial' (ttyS0, default) or 'virtio' (hvc0;\n"
+	"                           the default command line becomes console=hvc0)\n"
+	"      --rng on|off|rate=SIZE\n"
+	"                           virtio-rng from the host's getrandom(), at most\n"
+	"                           SIZE bytes per second (on: 1M)\n"
+	"\n"
+	"Testing:\n"
 	"      --debug-exit         test device: a write of V to port 0xf4\n"
 	"                           exits with status V\n"
 	"  -v, --verbose            more messages (twice: debug)\n"
@@ -60,6 +78,10 @@ enum {
 	OPT_ON_REBOOT = 0x100,
 	OPT_DEBUG_EXIT,
 	OPT_VCPU_AFFINITY,
+	OPT_DISK,
+	OPT_NET,
+	OPT_CONSOLE,
+	OPT_RNG,
 };
 
 static const struct option run_options[] = {
@@ -71,6 +93,10 @@ static const struct option run_options[] = {
 	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
 	{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
 	{ "vcpu-affinity", required_argument, NULL, OPT_VCPU_AFFINITY },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "net", required_argument, NULL, OPT_NET },
+	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "rng", required_argument, NULL, OPT_RNG },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
@@ -159,10 +185,35 @@ bad:
 			arg, CONFIG_MAX_HOST_CPU);
 }
 
+/* Checks across devices: one path per writable disk, distinct MACs. */
+static int check_devices(const struct vm_config *vm, char *err, size_t errlen)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < vm->nr_disks; i++)
+		for (j = 0; j < i; j++)
+			if (!strcmp(vm->disks[i].path, vm->disks[j].path) &&
+			    !(vm->disks[i].readonly && vm->disks[j].readonly))
+				return cli_fail(err, errlen,
+						"--disk '%s' is given twice; "
+						"only read-only disks may "
+						"share an image",
+						vm->disks[i].path);
+	for (i = 0; i < vm->nr_nets; i++)
+		for (j = 0; j < i; j++)
+			if (!memcmp(vm->nets[i].mac, vm->nets[j].mac, 6))
+				return cli_fail(err, errlen,
+						"--net: interfaces %u and %u "
+						"have the same MAC address",
+						j, i);
+	return 0;
+}
+
 static int parse_run(int argc, char **argv, struct cli *cli, char *err,
 		     size_t errlen)
 {
 	struct vm_config *vm = &cli->vm;
+	bool cmdline_given = false;
 	unsigned long n;
 	int c, rc;
 
@@ -183,6 +234,7 @@ static int parse_run(int argc, char **argv, struct cli *cli, char *err,
 			break;
 		case 'c':
 			vm->cmdline = optarg;
+			cmdline_given = true;
 			break;
 		case 'n':
 			rc = uint_parse(optarg, 1, CONFIG_MAX_CPUS, &n);
@@ -219,6 +271,42 @@ static int parse_run(int argc, char **argv, struct cli *cli, char *err,
 			if (rc)
 				return rc;
 			break;
+		case OPT_DISK:
+			if (vm->nr_disks == CONFIG_MAX_DISKS)
+				return cli_fail(err, errlen,
+						"--disk: at most %d disks",
+						CONFIG_MAX_DISKS);
+			rc = devopts_parse_disk("--disk", optarg,
+						&vm->disks[vm->nr_disks], err,
+						errlen);
+			if (rc)
+				return rc;
+			vm->nr_disks++;
+			break;
+		case OPT_NET:
+			if (vm->nr_nets == CONFIG_MAX_NETS)
+				return cli_fail(err, errlen,
+						"--net: at most %d interfaces",
+						CONFIG_MAX_NETS);
+			rc = devopts_parse_net("--net", optarg, vm->nr_nets,
+					       &vm->nets[vm->nr_nets], err,
+					       errlen);
+			if (rc)
+				return rc;
+			vm->nr_nets++;
+			break;
+		case OPT_CONSOLE:
+			rc = devopts_parse_console("--console", optarg,
+						   &vm->console, err, errlen);
+			if (rc)
+				return rc;
+			break;
+		case OPT_RNG:
+			rc = devopts_parse_rng("--rng", optarg, &vm->rng_rate,
+					       err, errlen);
+			if (rc)
+				return rc;
+			break;
 		case 'v':
 			cli->verbosity++;
 			break;
@@ -241,6 +329,11 @@ static int parse_run(int argc, char **argv, struct cli *cli, char *err,
 	if (!vm->kernel)
 		return cli_fail(err, errlen,
 				"--kernel is required: the kernel to boot");
+	if (!cmdline_given && vm->console == CONSOLE_VIRTIO)
+		vm->cmdline = CLI_DEFAULT_CMDLINE_VIRTIO;
+	rc = check_devices(vm, err, errlen);
+	if (rc)
+		return rc;
 	if (!*vm->kernel)
 		return cli_fail(err, errlen, "--kernel: empty path");
 	if (vm->initrd && !*vm->initrd)

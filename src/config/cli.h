@@ -20,6 +20,7 @@ struct cli {
 };
 
 #define CLI_DEFAULT_CMDLINE "console=ttyS0"
+#define CLI_DEFAULT_CMDLINE_VIRTIO "console=hvc0"
 #define CLI_DEFAULT_MEMORY (512ull << 20)
 
 /*

@@ -31,8 +31,11 @@ enum disk_cache {
 };
 
 /* --disk path=FILE[,readonly=on][,serial=ID][,cache=MODE][,queues=N] */
+#define CONFIG_PATH_MAX 4096
+#define CONFIG_IFNAME_MAX 16 /* IFNAMSIZ, with the NUL */
+
 struct disk_config {
-	const char *path;
+	char path[CONFIG_PATH_MAX];
 	bool readonly;
 	char serial[CONFIG_DISK_SERIAL_MAX + 1]; /* "" if not given */
 	enum disk_cache cache;
@@ -60,7 +63,7 @@ enum net_backend {
  */
 struct net_config {
 	enum net_backend backend;
-	const char *tap; /* NET_TAP: interface name */
+	char tap[CONFIG_IFNAME_MAX]; /* NET_TAP: interface name */
 	uint8_t mac[6]; /* always set: given, or derived from the index */
 	struct net_hostfwd hostfwd[CONFIG_MAX_HOSTFWD];
 	unsigned int nr_hostfwd;

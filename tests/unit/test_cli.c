@@ -9,6 +9,7 @@
  */
 #include "unit/test.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -458,6 +459,144 @@ static void vcpu_affinity(void)
 	}
 }
 
+static void devices_parsed(void)
+{
+	struct args a;
+	struct cli cli;
+	const struct disk_config *d;
+	const struct net_config *n;
+
+	args_make(
+		&a, "mica", "run", "-k", "k", "--disk", "a.img,readonly",
+		"--disk", "path=b.img,serial=SN-1,cache=none,queues=4", "--net",
+		"user,hostfwd=tcp::8080-:80,hostfwd=udp:127.0.0.1:5353-10.0.2.15:53",
+		"--net", "tap=tap0,mac=52:54:00:aa:bb:cc", "--console",
+		"virtio", "--rng", "rate=64K", NULL);
+	CHECK_EQ(parse(&a, &cli), 0);
+	CHECK_EQ(cli.vm.nr_disks, 2);
+	d = &cli.vm.disks[0];
+	CHECK_STR(d->path, "a.img");
+	CHECK(d->readonly);
+	CHECK_STR(d->serial, "");
+	CHECK_EQ(d->cache, DISK_CACHE_WRITEBACK);
+	CHECK_EQ(d->queues, 1);
+	d = &cli.vm.disks[1];
+	CHECK_STR(d->path, "b.img");
+	CHECK(!d->readonly);
+	CHECK_STR(d->serial, "SN-1");
+	CHECK_EQ(d->cache, DISK_CACHE_NONE);
+	CHECK_EQ(d->queues, 4);
+	CHECK_EQ(cli.vm.nr_nets, 2);
+	n = &cli.vm.nets[0];
+	CHECK_EQ(n->backend, NET_USER);
+	CHECK_EQ(n->nr_hostfwd, 2);
+	CHECK(!n->hostfwd[0].udp);
+	CHECK_EQ(n->hostfwd[0].host_addr, 0);
+	CHECK_EQ(n->hostfwd[0].host_port, 8080);
+	CHECK_EQ(n->hostfwd[0].guest_addr, 0);
+	CHECK_EQ(n->hostfwd[0].guest_port, 80);
+	CHECK(n->hostfwd[1].udp);
+	CHECK_EQ(n->hostfwd[1].host_addr, htonl(0x7f000001));
+	CHECK_EQ(n->hostfwd[1].host_port, 5353);
+	CHECK_EQ(n->hostfwd[1].guest_addr, htonl(0x0a00020f));
+	CHECK_EQ(n->hostfwd[1].guest_port, 53);
+	/* Default MACs are locally administered, unicast and distinct. */
+	CHECK_EQ(n->mac[0], 0x52);
+	CHECK_EQ(n->mac[5], 0);
+	n = &cli.vm.nets[1];
+	CHECK_EQ(n->backend, NET_TAP);
+	CHECK_STR(n->tap, "tap0");
+	CHECK_EQ(n->mac[3], 0xaa);
+	CHECK_EQ(n->mac[5], 0xcc);
+	CHECK_EQ(cli.vm.console, CONSOLE_VIRTIO);
+	CHECK_STR(cli.vm.cmdline, "console=hvc0");
+	CHECK_EQ(cli.vm.rng_rate, 64 << 10);
+	args_free(&a);
+
+	/* An explicit command line wins over the virtio console default. */
+	args_make(&a, "mica", "run", "-k", "k", "--console", "virtio", "-c",
+		  "quiet", "--rng", "on", NULL);
+	CHECK_EQ(parse(&a, &cli), 0);
+	CHECK_STR(cli.vm.cmdline, "quiet");
+	CHECK_EQ(cli.vm.rng_rate, 1 << 20);
+	CHECK_EQ(cli.vm.nr_disks, 0);
+	CHECK_EQ(cli.vm.nr_nets, 0);
+	args_free(&a);
+}
+
+static void bad_devices(void)
+{
+	static const struct {
+		const char *opt, *value, *want;
+	} bad[] = {
+		{ "--disk", "", "path=FILE is required" },
+		{ "--disk", "readonly=on", "path=FILE is required" },
+		{ "--disk", "path=", "'path' needs a value" },
+		{ "--disk", "a,,readonly", "empty item" },
+		{ "--disk", "a,", "trailing comma" },
+		{ "--disk", "a,bogus=1", "unknown key 'bogus'" },
+		{ "--disk", "a,readonly=maybe", "expected on or off" },
+		{ "--disk", "a,cache=sometimes", "cache='sometimes'" },
+		{ "--disk", "a,queues=0", "queues='0'" },
+		{ "--disk", "a,queues=17", "queues='17'" },
+		{ "--disk", "a,serial=123456789012345678901",
+		  "longer than 20" },
+		{ "--net", "", "expected 'user' or 'tap=NAME'" },
+		{ "--net", "bridge", "start with 'user'" },
+		{ "--net", "tap", "'tap' needs a value" },
+		{ "--net", "tap=a/b", "not an interface name" },
+		{ "--net", "tap=t0,hostfwd=tcp::1-:2",
+		  "unknown key 'hostfwd'" },
+		{ "--net", "user,hostfwd=tcp:80", "hostfwd='tcp:80'" },
+		{ "--net", "user,hostfwd=sctp::1-:2", "hostfwd='sctp::1-:2'" },
+		{ "--net", "user,hostfwd=tcp::0-:80", "hostfwd='tcp::0-:80'" },
+		{ "--net", "user,hostfwd=tcp::65536-:80", "65536" },
+		{ "--net", "user,hostfwd=tcp:1.2.3:8-:80", "1.2.3" },
+		{ "--net", "user,hostfwd=tcp::8-:9,hostfwd=tcp::8-:10",
+		  "forwarded twice" },
+		{ "--net", "user,mac=52:54:00:12:34", "mac='52:54:00:12:34'" },
+		{ "--net", "user,mac=52-54-00-12-34-56", "six hex bytes" },
+		{ "--net", "user,mac=01:00:5e:00:00:01", "multicast" },
+		{ "--net", "user,mac=00:00:00:00:00:00", "all zeros" },
+		{ "--console", "hvc0", "expected 'serial' or 'virtio'" },
+		{ "--rng", "yes", "expected on, off or rate=SIZE" },
+		{ "--rng", "rate=fast", "not a size" },
+		{ "--rng", "rate=10", "rate must be" },
+		{ "--rng", "rate=2G", "rate must be" },
+	};
+	struct args a;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		args_make(&a, "mica", "run", "-k", "k", bad[i].opt,
+			  bad[i].value, NULL);
+		EXPECT_FAIL(bad[i].opt, bad[i].want, &a);
+	}
+	/* Across devices. */
+	args_make(&a, "mica", "run", "-k", "k", "--disk", "x", "--disk",
+		  "path=x,readonly", NULL);
+	EXPECT_FAIL("--disk 'x'", "given twice", &a);
+	args_make(&a, "mica", "run", "-k", "k", "--net",
+		  "user,mac=52:54:00:0:0:1", NULL);
+	EXPECT_FAIL("--net", "mac=", &a);
+	args_make(&a, "mica", "run", "-k", "k", "--net",
+		  "user,mac=52:54:00:00:00:01", "--net",
+		  "tap=t,mac=52:54:00:00:00:01", NULL);
+	EXPECT_FAIL("--net", "same MAC", &a);
+}
+
+static void readonly_disks_may_share(void)
+{
+	struct args a;
+	struct cli cli;
+
+	args_make(&a, "mica", "run", "-k", "k", "--disk", "x,readonly",
+		  "--disk", "path=x,readonly=on", NULL);
+	CHECK_EQ(parse(&a, &cli), 0);
+	CHECK_EQ(cli.vm.nr_disks, 2);
+	args_free(&a);
+}
+
 TEST_SUITE(cli, TEST_CASE(defaults), TEST_CASE(every_option_long),
 	   TEST_CASE(every_option_short_and_equals),
 	   TEST_CASE(help_and_version),
@@ -467,4 +606,6 @@ TEST_SUITE(cli, TEST_CASE(defaults), TEST_CASE(every_option_long),
 	   TEST_CASE(bad_memory), TEST_CASE(bad_on_reboot),
 	   TEST_CASE(cmdline_length_limit),
 	   TEST_CASE(stray_argument_and_bad_command),
-	   TEST_CASE(small_error_buffer_truncates), TEST_CASE(vcpu_affinity));
+	   TEST_CASE(small_error_buffer_truncates), TEST_CASE(vcpu_affinity),
+	   TEST_CASE(devices_parsed), TEST_CASE(bad_devices),
+	   TEST_CASE(readonly_disks_may_share));
