@@ -11,6 +11,12 @@
  * broken and returns -EIO from then on; the transport puts the device in
  * NEEDS_RESET.
  *
+ * Policies (details at the top of virtqueue.c): zero-length descriptors
+ * are accepted and skipped (no iovec entry); an INDIRECT descriptor must be
+ * the head of its chain, without NEXT, and its table 16 to
+ * 16 * VIRTQ_MAX_SIZE bytes; device-readable descriptors come before
+ * device-writable ones; each buffer lies inside one RAM region.
+ *
  * A virtqueue is used by one thread at a time (its device's I/O thread);
  * the transport owns its setup fields and changes them only while the
  * device is stopped.
@@ -28,6 +34,34 @@
 /* Upper bound on the bytes one element may describe (both directions). */
 #define VIRTQ_MAX_ELEM_BYTES (256ull << 20)
 
+/* Ring layout (virtio 1.x, 2.7): flags of descriptors and rings. */
+#define VIRTQ_DESC_F_NEXT 1
+#define VIRTQ_DESC_F_WRITE 2
+#define VIRTQ_DESC_F_INDIRECT 4
+#define VIRTQ_AVAIL_F_NO_INTERRUPT 1
+#define VIRTQ_USED_F_NO_NOTIFY 1
+
+/* Required alignment of each ring's guest address. */
+#define VIRTQ_DESC_ALIGN 16
+#define VIRTQ_AVAIL_ALIGN 2
+#define VIRTQ_USED_ALIGN 4
+
+/* Bytes of each ring for a queue of size entries, event fields included. */
+static inline uint64_t virtq_desc_bytes(unsigned int size)
+{
+	return 16ull * size;
+}
+
+static inline uint64_t virtq_avail_bytes(unsigned int size)
+{
+	return 6ull + 2ull * size;
+}
+
+static inline uint64_t virtq_used_bytes(unsigned int size)
+{
+	return 6ull + 8ull * size;
+}
+
 struct virtq {
 	/* Set by the transport from the common configuration. */
 	const struct guest_mem *mem;
@@ -42,6 +76,9 @@ struct virtq {
 	uint16_t signalled_used; /* used_idx at the last interrupt */
 	bool signalled_used_valid;
 	bool broken;
+	bool no_notify; /* the device asked not to be notified */
+	/* Host views of the rings, set by virtq_init once they are checked. */
+	void *desc_hva, *avail_hva, *used_hva;
 };
 
 /*
