@@ -6,9 +6,11 @@
  * reset, here a VM_REQ_RESET. The FADT's RESET_REG points here with value
  * 0x06, and Linux's reboot=pci writes 0x02 then 0x06, so both end up here.
  *
- * Guest-controlled: the byte written. The range is one byte wide, so the
- * bus only ever delivers 1-byte accesses (a wider access at 0xcf8-0xcfb
- * belongs to whoever decodes PCI configuration ports, not to this device).
+ * Guest-controlled: the byte written. Only 1-byte accesses reach the
+ * register: with a PCI host (the VM always has one) the host decodes
+ * 0xcf8-0xcff and forwards byte accesses at 0xcf9 here
+ * (pci_host_set_cf9); without one (unit tests of this device alone) the
+ * register claims its one port on the bus itself.
  *
  * Locking: r->lock orders stores of the register between vCPUs;
  * vm_ctl_request() is called after dropping it.
@@ -20,6 +22,7 @@
 
 #include "arch/x86_64/layout.h"
 #include "bus/bus.h"
+#include "pci/pci.h"
 
 #define RST_SYS 0x02
 #define RST_CPU 0x04
@@ -30,6 +33,7 @@ struct reset {
 	pthread_mutex_t lock;
 	bool lock_ok;
 	struct vm_ctl ctl;
+	struct pci_host *pci; /* forwards 0xcf9 to us, or NULL */
 	uint8_t value;
 };
 
@@ -76,6 +80,11 @@ static int reset_realize(void *state, const struct device_host *host)
 	if (rc)
 		return -rc;
 	r->lock_ok = true;
+	if (host->pci) {
+		r->pci = host->pci;
+		pci_host_set_cf9(r->pci, &reset_pio_ops, r);
+		return 0;
+	}
 	rc = bus_register(host->pio, PORT_RESET, 1, &reset_pio_ops, r, "reset");
 	if (rc) {
 		pthread_mutex_destroy(&r->lock);
@@ -89,6 +98,10 @@ static void reset_unrealize(void *state)
 {
 	struct reset *r = state;
 
+	if (r->pci) {
+		pci_host_set_cf9(r->pci, NULL, NULL);
+		r->pci = NULL;
+	}
 	if (r->lock_ok) {
 		pthread_mutex_destroy(&r->lock);
 		r->lock_ok = false;

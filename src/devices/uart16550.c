@@ -56,6 +56,7 @@
 #include "arch/x86_64/layout.h"
 #include "backends/chardev.h"
 #include "bus/bus.h"
+#include "config/config.h"
 #include "util/log.h"
 
 /* Register offsets. */
@@ -540,7 +541,14 @@ static int uart16550_realize(void *state, const struct device_host *host)
 
 	memset(u, 0, sizeof(*u));
 	u->irq = device_irq(host, IRQ_COM1);
-	u->chr = host->console;
+	/*
+	 * With --console virtio the terminal belongs to virtio-console: the
+	 * UART stays (guests probe it) but its output is discarded and it
+	 * gets no input.
+	 */
+	u->chr = host->cfg && host->cfg->console == CONSOLE_VIRTIO ?
+			 NULL :
+			 host->console;
 	u->dll = 0x01; /* 115200 baud; guests program their own */
 	u->msr = modem_inputs(u);
 	rc = pthread_mutex_init(&u->lock, NULL);

@@ -11,7 +11,7 @@
  * descriptors (io_uring, tap, ...) on the same thread with virtio_watch().
  *
  * Device status: the transport handles ACKNOWLEDGE .. DRIVER_OK, FAILED and
- * reset. A device that finds the driver misbehaving calls
+ * reset (register layout and locking: virtio_pci.h, virtio_pci.c). A device that finds the driver misbehaving calls
  * virtio_set_needs_reset(); it then gets no more queue_notify() calls until
  * the driver resets it.
  */
@@ -71,7 +71,9 @@ struct virtio_device_ops {
 	/*
 	 * Device reset: finish or cancel in-flight host work and forget the
 	 * queues; after it returns, the device touches no guest memory until
-	 * the next activate(). On the I/O thread.
+	 * the next activate(). On the I/O thread; called once after each
+	 * activate() (even a failed one), when the driver resets the device
+	 * or at virtio_pci_destroy(), never without an activate() before.
 	 */
 	void (*reset)(void *opaque);
 };
@@ -85,7 +87,12 @@ struct virtio_device *virtio_pci_create(const struct device_host *host,
 					const char *name,
 					const struct virtio_device_ops *ops,
 					void *opaque, char *err, size_t errlen);
-/* Stops the I/O thread (calling reset()) and unplugs the function. */
+/*
+ * Stops the I/O thread (calling reset() if the device is activated; work
+ * still queued with virtio_defer() runs first) and unplugs the function.
+ * The device's watches are gone with the thread: the device closes its
+ * file descriptors after this.
+ */
 void virtio_pci_destroy(struct virtio_device *vdev);
 
 /* Queue q's ring; valid between activate() and reset(). */
@@ -102,7 +109,7 @@ void virtio_notify(struct virtio_device *vdev, unsigned int q);
 void virtio_config_changed(struct virtio_device *vdev);
 /*
  * The driver broke the rules: log (rate-limited) why, set NEEDS_RESET and
- * tell the driver. On the I/O thread.
+ * tell the driver. On the I/O thread (any thread works).
  */
 void virtio_set_needs_reset(struct virtio_device *vdev, const char *why);
 
@@ -114,7 +121,10 @@ int virtio_watch(struct virtio_device *vdev, int fd, uint32_t events,
 		 loop_fn fn, void *opaque);
 void virtio_unwatch(struct virtio_device *vdev, int fd);
 
-/* Runs fn(opaque) on the I/O thread soon (from any thread). */
+/*
+ * Runs fn(opaque) on the I/O thread soon (from any thread), in the order
+ * queued. Returns 0, -ENOMEM, or -ESHUTDOWN once the thread has stopped.
+ */
 int virtio_defer(struct virtio_device *vdev, void (*fn)(void *opaque),
 		 void *opaque);
 

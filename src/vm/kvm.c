@@ -32,6 +32,9 @@ static const struct {
 	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
 	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
 	{ KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE" },
+	{ KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING" },
+	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
+	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
 };
 
 static int xioctl(int fd, unsigned long req, const void *arg)
@@ -134,6 +137,57 @@ int kvm_irq_line(struct kvm *kvm, unsigned int gsi, bool level)
 	struct kvm_irq_level irq = { .irq = gsi, .level = level };
 
 	return xioctl(kvm->vm_fd, KVM_IRQ_LINE, &irq);
+}
+
+int kvm_gsi_count(struct kvm *kvm)
+{
+	return xioctl(kvm->vm_fd, KVM_CHECK_EXTENSION,
+		      (void *)(long)KVM_CAP_IRQ_ROUTING);
+}
+
+int kvm_set_gsi_routing(struct kvm *kvm,
+			const struct kvm_irq_routing_entry *entries,
+			unsigned int nr)
+{
+	struct kvm_irq_routing *table;
+	int r;
+
+	table = calloc(1, sizeof(*table) + nr * sizeof(*entries));
+	if (!table)
+		return -ENOMEM;
+	table->nr = nr;
+	if (nr)
+		memcpy(table->entries, entries, nr * sizeof(*entries));
+	r = xioctl(kvm->vm_fd, KVM_SET_GSI_ROUTING, table);
+	free(table);
+	return r < 0 ? r : 0;
+}
+
+int kvm_irqfd(struct kvm *kvm, int fd, unsigned int gsi, bool assign)
+{
+	struct kvm_irqfd irqfd = {
+		.fd = (uint32_t)fd,
+		.gsi = gsi,
+		.flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN,
+	};
+	int r = xioctl(kvm->vm_fd, KVM_IRQFD, &irqfd);
+
+	return r < 0 ? r : 0;
+}
+
+int kvm_ioeventfd(struct kvm *kvm, bool mmio, uint64_t addr, unsigned int len,
+		  int fd, bool assign)
+{
+	struct kvm_ioeventfd ioev = {
+		.addr = addr,
+		.len = len,
+		.fd = fd,
+		.flags = (mmio ? 0 : KVM_IOEVENTFD_FLAG_PIO) |
+			 (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+	};
+	int r = xioctl(kvm->vm_fd, KVM_IOEVENTFD, &ioev);
+
+	return r < 0 ? r : 0;
 }
 
 int kvm_get_supported_cpuid(struct kvm *kvm, struct kvm_cpuid2 **out)

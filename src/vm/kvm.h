@@ -41,6 +41,25 @@ int kvm_set_memory_region(struct kvm *kvm, uint32_t slot, gpa_t gpa,
 int kvm_create_platform(struct kvm *kvm, gpa_t tss, gpa_t identity_map);
 int kvm_irq_line(struct kvm *kvm, unsigned int gsi, bool level);
 
+/* How many GSIs KVM routes (KVM_CAP_IRQ_ROUTING): valid GSIs are below. */
+int kvm_gsi_count(struct kvm *kvm);
+/*
+ * KVM_SET_GSI_ROUTING: replaces the whole routing table (the default
+ * irqchip routes included) with entries[0..nr). Returns 0 or -errno.
+ */
+int kvm_set_gsi_routing(struct kvm *kvm,
+			const struct kvm_irq_routing_entry *entries,
+			unsigned int nr);
+/* KVM_IRQFD: signalling fd injects GSI gsi; assign=false unbinds. */
+int kvm_irqfd(struct kvm *kvm, int fd, unsigned int gsi, bool assign);
+/*
+ * KVM_IOEVENTFD: a guest write of len bytes (0: any width, MMIO only) at
+ * addr, in MMIO or (!mmio) port I/O space, signals fd instead of exiting.
+ * assign=false removes the same registration.
+ */
+int kvm_ioeventfd(struct kvm *kvm, bool mmio, uint64_t addr, unsigned int len,
+		  int fd, bool assign);
+
 /* CPUID leaves KVM can virtualize on this host. Caller frees. */
 int kvm_get_supported_cpuid(struct kvm *kvm, struct kvm_cpuid2 **out);
 

@@ -21,6 +21,7 @@
 #include "arch/x86_64/e820.h"
 #include "arch/x86_64/layout.h"
 #include "devices/device.h"
+#include "pci/pci.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "vm/vcpu.h"
@@ -80,6 +81,179 @@ static void device_request(void *opaque, enum vm_request req, int code)
 	}
 }
 
+/*
+ * GSI routing. KVM starts with a default table (virt/kvm/irqchip.c and
+ * arch/x86/kvm/irq_comm.c): GSIs 0-23 to the IOAPIC pins of the same
+ * number, GSIs 0-15 also to the 8259 pins (master 0-7, slave 8-15).
+ * KVM_SET_GSI_ROUTING replaces the table, so every commit repeats those
+ * routes before the MSI routes, which take GSIs from 24 up.
+ */
+#define IRQCHIP_GSIS 24
+#define PIC_GSIS 16
+#define NR_DEFAULT_ROUTES (IRQCHIP_GSIS + PIC_GSIS)
+
+static unsigned int default_routes(struct kvm_irq_routing_entry *e)
+{
+	unsigned int n = 0;
+
+	for (unsigned int gsi = 0; gsi < IRQCHIP_GSIS; gsi++) {
+		e[n++] = (struct kvm_irq_routing_entry){
+			.gsi = gsi,
+			.type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC,
+				       .pin = gsi },
+		};
+		if (gsi >= PIC_GSIS)
+			continue;
+		e[n++] = (struct kvm_irq_routing_entry){
+			.gsi = gsi,
+			.type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = { .irqchip =
+					       gsi < 8 ?
+						       KVM_IRQCHIP_PIC_MASTER :
+						       KVM_IRQCHIP_PIC_SLAVE,
+				       .pin = gsi % 8 },
+		};
+	}
+	return n;
+}
+
+/* With route_lock held: the defaults plus every MSI route, to KVM. */
+static int commit_routes(struct vm *vm)
+{
+	unsigned int n = NR_DEFAULT_ROUTES + vm->nr_msi_routes;
+	struct kvm_irq_routing_entry *t = calloc(n, sizeof(*t));
+	int rc;
+
+	if (!t)
+		return -ENOMEM;
+	default_routes(t);
+	memcpy(t + NR_DEFAULT_ROUTES, vm->msi_routes,
+	       vm->nr_msi_routes * sizeof(*t));
+	rc = kvm_set_gsi_routing(&vm->kvm, t, n);
+	free(t);
+	return rc;
+}
+
+static struct kvm_irq_routing_entry *find_route(struct vm *vm, unsigned int gsi)
+{
+	for (unsigned int i = 0; i < vm->nr_msi_routes; i++)
+		if (vm->msi_routes[i].gsi == gsi)
+			return &vm->msi_routes[i];
+	return NULL;
+}
+
+static void drop_route(struct vm *vm, struct kvm_irq_routing_entry *e)
+{
+	*e = vm->msi_routes[--vm->nr_msi_routes];
+}
+
+static struct kvm_irq_routing_entry msi_entry(unsigned int gsi, uint64_t addr,
+					      uint32_t data)
+{
+	return (struct kvm_irq_routing_entry){
+		.gsi = gsi,
+		.type = KVM_IRQ_ROUTING_MSI,
+		.u.msi = { .address_lo = (uint32_t)addr,
+			   .address_hi = (uint32_t)(addr >> 32),
+			   .data = data },
+	};
+}
+
+static int vm_msi_route_add(void *opaque, uint64_t addr, uint32_t data, int fd)
+{
+	struct vm *vm = opaque;
+	struct kvm_irq_routing_entry *e;
+	unsigned int gsi;
+	int rc;
+
+	pthread_mutex_lock(&vm->route_lock);
+	for (gsi = IRQCHIP_GSIS; gsi < vm->gsi_count && find_route(vm, gsi);
+	     gsi++)
+		;
+	if (gsi >= vm->gsi_count) {
+		rc = -ENOSPC;
+		goto out;
+	}
+	if (vm->nr_msi_routes == vm->msi_routes_cap) {
+		unsigned int cap = vm->msi_routes_cap ? 2 * vm->msi_routes_cap :
+							32;
+
+		e = realloc(vm->msi_routes, cap * sizeof(*e));
+		if (!e) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		vm->msi_routes = e;
+		vm->msi_routes_cap = cap;
+	}
+	e = &vm->msi_routes[vm->nr_msi_routes++];
+	*e = msi_entry(gsi, addr, data);
+	rc = commit_routes(vm);
+	if (rc) {
+		drop_route(vm, e);
+		goto out;
+	}
+	rc = kvm_irqfd(&vm->kvm, fd, gsi, true);
+	if (rc) {
+		drop_route(vm, e);
+		commit_routes(vm);
+		goto out;
+	}
+	rc = (int)gsi;
+out:
+	pthread_mutex_unlock(&vm->route_lock);
+	return rc;
+}
+
+static int vm_msi_route_update(void *opaque, unsigned int gsi, uint64_t addr,
+			       uint32_t data)
+{
+	struct vm *vm = opaque;
+	struct kvm_irq_routing_entry *e, old;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&vm->route_lock);
+	e = find_route(vm, gsi);
+	if (e) {
+		old = *e;
+		*e = msi_entry(gsi, addr, data);
+		rc = commit_routes(vm);
+		if (rc)
+			*e = old;
+	}
+	pthread_mutex_unlock(&vm->route_lock);
+	return rc;
+}
+
+static void vm_msi_route_del(void *opaque, unsigned int gsi, int fd)
+{
+	struct vm *vm = opaque;
+	struct kvm_irq_routing_entry *e;
+	int rc;
+
+	pthread_mutex_lock(&vm->route_lock);
+	rc = kvm_irqfd(&vm->kvm, fd, gsi, false);
+	if (rc)
+		log_warn("KVM_IRQFD deassign, GSI %u: %s", gsi, strerror(-rc));
+	e = find_route(vm, gsi);
+	if (e) {
+		drop_route(vm, e);
+		rc = commit_routes(vm);
+		if (rc)
+			log_warn("KVM_SET_GSI_ROUTING: %s", strerror(-rc));
+	}
+	pthread_mutex_unlock(&vm->route_lock);
+}
+
+static int vm_ioeventfd(void *opaque, bool mmio, uint64_t addr,
+			unsigned int len, int fd, bool assign)
+{
+	struct vm *vm = opaque;
+
+	return kvm_ioeventfd(&vm->kvm, mmio, addr, len, fd, assign);
+}
+
 static int create_memory(struct vm *vm, char *err, size_t errlen)
 {
 	struct gm_range ranges[2];
@@ -107,7 +281,7 @@ static int create_memory(struct vm *vm, char *err, size_t errlen)
 
 static int create_devices(struct vm *vm, char *err, size_t errlen)
 {
-	const struct device_host host = {
+	struct device_host host = {
 		.pio = &vm->pio,
 		.mmio = &vm->mmio,
 		.mem = &vm->mem,
@@ -116,8 +290,27 @@ static int create_devices(struct vm *vm, char *err, size_t errlen)
 		.irq_set_level = irq_set_level,
 		.irq_opaque = vm,
 		.console = vm->console,
+		.ioeventfd = vm_ioeventfd,
+		.msi_route_add = vm_msi_route_add,
+		.msi_route_update = vm_msi_route_update,
+		.msi_route_del = vm_msi_route_del,
+		.kvm_opaque = vm,
 	};
 	unsigned int i;
+	int rc;
+
+	rc = kvm_gsi_count(&vm->kvm);
+	if (rc <= IRQCHIP_GSIS)
+		return vm_fail(err, errlen, rc < 0 ? rc : -ENOTSUP,
+			       "KVM_CAP_IRQ_ROUTING: KVM routes only %d GSIs",
+			       rc);
+	vm->gsi_count = (unsigned int)rc;
+	/* The PCI host first: devices plug into it. */
+	rc = pci_host_init(&vm->pci, &host);
+	if (rc)
+		return vm_fail(err, errlen, rc, "creating the PCI host: %s",
+			       strerror(-rc));
+	host.pci = vm->pci;
 
 	vm->devices = calloc(nr_platform_devices, sizeof(*vm->devices));
 	if (!vm->devices)
@@ -125,7 +318,6 @@ static int create_devices(struct vm *vm, char *err, size_t errlen)
 	for (i = 0; i < nr_platform_devices; i++) {
 		const struct device_type *t = platform_devices[i];
 		void *state = calloc(1, t->state_size);
-		int rc;
 
 		if (!state)
 			return vm_fail(err, errlen, -ENOMEM, "out of memory");
@@ -301,6 +493,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg,
 	vm->kvm.sys_fd = vm->kvm.vm_fd = -1;
 	vm->stop_event = -1;
 	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_mutex_init(&vm->route_lock, NULL);
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 
@@ -410,6 +603,11 @@ void vm_destroy(struct vm *vm)
 		free(vm->devices);
 		vm->devices = NULL;
 	}
+	pci_host_destroy(vm->pci);
+	vm->pci = NULL;
+	free(vm->msi_routes);
+	vm->msi_routes = NULL;
+	vm->nr_msi_routes = vm->msi_routes_cap = 0;
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
 	free(vm->supported_cpuid);
@@ -419,5 +617,6 @@ void vm_destroy(struct vm *vm)
 	if (vm->stop_event >= 0)
 		close(vm->stop_event);
 	vm->stop_event = -1;
+	pthread_mutex_destroy(&vm->route_lock);
 	pthread_mutex_destroy(&vm->stop_lock);
 }

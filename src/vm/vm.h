@@ -19,6 +19,7 @@
 #include "vm/kvm.h"
 
 struct chardev;
+struct pci_host;
 struct vcpu;
 
 enum vm_stop {
@@ -42,6 +43,18 @@ struct vm {
 	unsigned int nr_vcpus; /* created so far */
 	void **devices; /* state of each platform device, or NULL */
 	struct chardev *console;
+	struct pci_host *pci; /* created before the devices, destroyed after */
+
+	/*
+	 * MSI routes that devices asked for (device_host msi_route_*), each
+	 * on its own GSI from 24 up; committed to KVM together with the
+	 * default irqchip routes of GSIs 0-23, since KVM_SET_GSI_ROUTING
+	 * replaces the whole table. Under route_lock (a leaf).
+	 */
+	pthread_mutex_t route_lock;
+	struct kvm_irq_routing_entry *msi_routes;
+	unsigned int nr_msi_routes, msi_routes_cap;
+	unsigned int gsi_count; /* KVM's limit: GSIs below it */
 
 	pthread_mutex_t stop_lock;
 	enum vm_stop stop;

@@ -252,6 +252,33 @@ tty_escape() {
 	fi
 }
 
+# virtio_blk: the guest reads sector 0 of a scratch image through
+# virtio-blk and writes sector 1; the image must then hold what it wrote.
+virtio_blk() {
+	local name=virtio_blk img=$TMP/virtio_blk.img want=$TMP/sector1 i
+	{
+		printf 'mica-blk-sector0'
+		head -c $((64 * 512 - 16)) /dev/zero
+	} >"$img"
+	{
+		printf 'mica-blk-sector1 written by the guest'
+		head -c $((64 - 37)) /dev/zero
+		for ((i = 64; i < 512; i++)); do
+			printf "\\x$(printf %02x $((i & 255)))"
+		done
+	} >"$want"
+	guest "$name" virtio_blk.elf 0 --disk "path=$img" \
+		--cmdline "sectors=64" --debug-exit -- "virtio_blk: PASS"
+	[ "$RC" = 0 ] || return
+	if ! cmp -s <(dd if="$img" bs=512 skip=1 count=1 2>/dev/null) "$want"; then
+		fail "$name.image" "sector 1 of the image is not what the guest wrote"
+	elif ! cmp -s <(head -c 16 "$img") <(printf 'mica-blk-sector0'); then
+		fail "$name.image" "sector 0 of the image changed"
+	else
+		pass "$name.image"
+	fi
+}
+
 guest_tests() {
 	guest hello hello.elf 0 --cmdline "hello-arg=42 mica test" --debug-exit \
 		-- "hello from mica guest" "cmdline: 'hello-arg=42 mica test'" \
@@ -273,6 +300,8 @@ guest_tests() {
 	smp 4
 	smp 8 madt
 	guest hlt_irq hlt_irq.elf 0 --debug-exit -- "hlt_irq: PASS"
+	guest pci pci.elf 0 --debug-exit -- "pci: PASS"
+	virtio_blk
 	guest poweroff poweroff.elf 0 --debug-exit \
 		-- "poweroff: last line before S5"
 	guest reset.i8042 reset.elf 2 --on-reboot exit --debug-exit -- "booting"
@@ -351,7 +380,8 @@ else
 	KVM_PROBLEM=
 fi
 if [ -n "$KVM_PROBLEM" ]; then
-	for t in hello pio_mmio long64 smp.1 smp.2 smp.4 smp.madt-8 hlt_irq poweroff \
+	for t in hello pio_mmio long64 smp.1 smp.2 smp.4 smp.madt-8 hlt_irq pci \
+		virtio_blk virtio_blk.image poweroff \
 		reset.i8042 reset.cf9 reset.restart reset.default triple uart_rx \
 		uart_rx.late hello.empty-cmdline hello.vcpu-affinity tty.escape; do
 		skip "$t" "$KVM_PROBLEM"

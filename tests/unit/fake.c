@@ -240,7 +240,7 @@ void fake_boot_init(struct fake_boot *b, const char *cmdline)
 	nr = e820_ram_ranges(FAKE_BOOT_MEM, ram);
 	CHECK_EQ(gm_alloc(&b->gm, ram, nr), 0);
 	b->nr_e820 = e820_build(ram, nr, b->e820);
-	CHECK_EQ(b->nr_e820, 3);
+	CHECK_EQ(b->nr_e820, 4); /* low RAM, BIOS area, RAM, ECAM */
 	b->img = (struct boot_image){
 		.initrd_fd = -1,
 		.cmdline = cmdline,

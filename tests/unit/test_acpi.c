@@ -32,9 +32,9 @@ struct tables {
 	const uint8_t *buf;
 	size_t used;
 	uint64_t base;
-	const uint8_t *xsdt, *fadt, *facs, *dsdt, *madt;
-	uint64_t xsdt_gpa, fadt_gpa, facs_gpa, dsdt_gpa, madt_gpa;
-	uint32_t xsdt_len, fadt_len, dsdt_len, madt_len;
+	const uint8_t *xsdt, *fadt, *facs, *dsdt, *madt, *mcfg;
+	uint64_t xsdt_gpa, fadt_gpa, facs_gpa, dsdt_gpa, madt_gpa, mcfg_gpa;
+	uint32_t xsdt_len, fadt_len, dsdt_len, madt_len, mcfg_len;
 };
 
 /* The image's bytes at guest-physical [gpa, gpa + len), or NULL. */
@@ -97,7 +97,7 @@ static bool parse(struct tables *t)
 	CHECK_EQ(t->xsdt[8], 1);
 	CHECK_EQ((t->xsdt_len - 36) % 8, 0);
 	n = (t->xsdt_len - 36) / 8;
-	CHECK_EQ(n, 2);
+	CHECK_EQ(n, 3);
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t gpa = fake_rd64(t->xsdt + 36 + 8 * i);
 		const uint8_t *h = at(t, gpa, 4);
@@ -111,13 +111,16 @@ static bool parse(struct tables *t)
 		} else if (!memcmp(h, "APIC", 4) && !t->madt) {
 			t->madt_gpa = gpa;
 			t->madt = sdt_at(t, gpa, "APIC", &t->madt_len);
+		} else if (!memcmp(h, "MCFG", 4) && !t->mcfg) {
+			t->mcfg_gpa = gpa;
+			t->mcfg = sdt_at(t, gpa, "MCFG", &t->mcfg_len);
 		} else {
 			test_fail(__FILE__, __LINE__,
 				  "unexpected or repeated table %.4s", h);
 		}
 	}
-	CHECK(t->fadt && t->madt);
-	if (!t->fadt || !t->madt)
+	CHECK(t->fadt && t->madt && t->mcfg);
+	if (!t->fadt || !t->madt || !t->mcfg)
 		return false;
 	CHECK_EQ(t->fadt_len, 276);
 	CHECK_EQ(t->fadt[8], 6);
@@ -283,8 +286,12 @@ struct aml_device {
 	char hid_str[16];
 	bool has_uid;
 	uint64_t uid;
+	bool has_cid, has_seg, has_bbn;
+	uint64_t cid, seg, bbn;
 	const uint8_t *crs;
 	size_t crs_len;
+	const uint8_t *prt; /* _PRT's NumElements, then its elements */
+	size_t prt_len;
 };
 
 #define MAX_DEVICES (ACPI_MAX_CPUS + 8)
@@ -320,6 +327,18 @@ static void r_device_name(struct reader *r, struct aml_device *d)
 		}
 		if (!strcmp(seg, "_HID"))
 			d->hid_str[i] = '\0';
+	} else if (op == 0x12) { /* Package: only _PRT */
+		size_t end;
+
+		r->pos++;
+		end = r_pkg_end(r);
+		if (strcmp(seg, "_PRT")) {
+			r->ok = false;
+			return;
+		}
+		d->prt = r->p + r->pos;
+		d->prt_len = end - r->pos;
+		r->pos = end;
 	} else if (op == 0x11) { /* Buffer */
 		size_t end;
 		uint64_t size;
@@ -342,6 +361,15 @@ static void r_device_name(struct reader *r, struct aml_device *d)
 		} else if (!strcmp(seg, "_UID")) {
 			d->has_uid = true;
 			d->uid = v;
+		} else if (!strcmp(seg, "_CID")) {
+			d->has_cid = true;
+			d->cid = v;
+		} else if (!strcmp(seg, "_SEG")) {
+			d->has_seg = true;
+			d->seg = v;
+		} else if (!strcmp(seg, "_BBN")) {
+			d->has_bbn = true;
+			d->bbn = v;
 		}
 	}
 }
@@ -509,7 +537,7 @@ static void xsdt_lists_fadt_and_madt(void)
 		struct tables t;
 		struct span {
 			uint64_t gpa, len;
-		} spans[6];
+		} spans[7];
 		size_t n = 0;
 
 		if (!build(&t, 4, bases[b]))
@@ -520,6 +548,7 @@ static void xsdt_lists_fadt_and_madt(void)
 		spans[n++] = (struct span){ t.facs_gpa, 64 };
 		spans[n++] = (struct span){ t.dsdt_gpa, t.dsdt_len };
 		spans[n++] = (struct span){ t.madt_gpa, t.madt_len };
+		spans[n++] = (struct span){ t.mcfg_gpa, t.mcfg_len };
 		/* No two tables overlap. */
 		for (size_t i = 0; i < n; i++)
 			for (size_t j = i + 1; j < n; j++)
@@ -528,7 +557,7 @@ static void xsdt_lists_fadt_and_madt(void)
 				      spans[j].gpa + spans[j].len <=
 					      spans[i].gpa);
 		/* The last one ends where the builder said. */
-		CHECK_EQ(t.madt_gpa + t.madt_len, bases[b] + t.used);
+		CHECK_EQ(t.mcfg_gpa + t.mcfg_len, bases[b] + t.used);
 	}
 }
 
@@ -811,7 +840,7 @@ static void check_cpu_devices(unsigned int nr_cpus)
 	CHECK(info);
 	if (!info || !build(&t, nr_cpus, LAYOUT_ACPI) || !dsdt_decode(&t, info))
 		goto out;
-	CHECK_EQ(info->nr_dev, 4 + nr_cpus);
+	CHECK_EQ(info->nr_dev, 6 + nr_cpus); /* + PCI0, MRES */
 	for (unsigned int i = 0; i < info->nr_dev; i++) {
 		const struct aml_device *d = &info->dev[i];
 
@@ -986,6 +1015,228 @@ static void tables_above_4g(void)
 	CHECK_EQ(fake_rd64(t.fadt + 132), t.facs_gpa);
 }
 
+/* ---- PCI: MCFG, the host bridge and the ECAM reservation ---- */
+
+static void mcfg_ecam(void)
+{
+	struct tables t;
+
+	if (!build(&t, 2, LAYOUT_ACPI))
+		return;
+	/* Header, 8 reserved bytes, one 16-byte allocation. */
+	CHECK_EQ(t.mcfg_len, 36 + 8 + 16);
+	CHECK_EQ(t.mcfg[8], 1); /* revision */
+	CHECK_EQ(fake_rd64(t.mcfg + 36), 0);
+	CHECK_EQ(fake_rd64(t.mcfg + 44), LAYOUT_PCI_ECAM);
+	CHECK_EQ(fake_rd16(t.mcfg + 52), 0); /* segment */
+	CHECK_EQ(t.mcfg[54], 0); /* start bus */
+	CHECK_EQ(t.mcfg[55], 0); /* end bus: 1 MiB of ECAM */
+	CHECK_EQ(fake_rd32(t.mcfg + 56), 0);
+	CHECK_EQ(LAYOUT_PCI_ECAM_SIZE, (uint64_t)(t.mcfg[55] + 1) << 20);
+	CHECK_EQ(LAYOUT_PCI_ECAM % (1u << 20), 0);
+}
+
+/* A _CRS with large items too: address ranges and fixed memory. */
+struct ranges {
+	unsigned int nr;
+	struct range {
+		uint8_t kind; /* tag: 0x47 IO, 0x86/0x87/0x88 */
+		uint8_t type; /* address space: 0 memory, 1 I/O, 2 bus */
+		uint8_t flags; /* general flags */
+		uint64_t min, max, len;
+	} r[8];
+};
+
+static bool crs_decode_ranges(const uint8_t *p, size_t len, struct ranges *rs)
+{
+	size_t i = 0;
+
+	memset(rs, 0, sizeof(*rs));
+	while (i < len) {
+		uint8_t tag = p[i];
+		struct range *r = &rs->r[rs->nr];
+		size_t n;
+
+		if (tag == 0x79) /* end tag */
+			return i + 2 == len;
+		if (rs->nr >= 8)
+			return false;
+		if (tag == 0x47) { /* I/O port, small */
+			if (i + 8 > len)
+				return false;
+			*r = (struct range){ .kind = tag,
+					     .type = 1,
+					     .min = fake_rd16(p + i + 2),
+					     .max = fake_rd16(p + i + 4),
+					     .len = p[i + 7] };
+			i += 8;
+			rs->nr++;
+			continue;
+		}
+		if (!(tag & 0x80) || i + 3 > len)
+			return false;
+		n = fake_rd16(p + i + 1);
+		if (i + 3 + n > len)
+			return false;
+		if (tag == 0x88 && n == 13) { /* Word address space */
+			*r = (struct range){ .kind = tag,
+					     .type = p[i + 3],
+					     .flags = p[i + 4],
+					     .min = fake_rd16(p + i + 8),
+					     .max = fake_rd16(p + i + 10),
+					     .len = fake_rd16(p + i + 14) };
+		} else if (tag == 0x87 && n == 23) { /* DWord */
+			*r = (struct range){ .kind = tag,
+					     .type = p[i + 3],
+					     .flags = p[i + 4],
+					     .min = fake_rd32(p + i + 10),
+					     .max = fake_rd32(p + i + 14),
+					     .len = fake_rd32(p + i + 22) };
+		} else if (tag == 0x86 && n == 9) { /* Memory32Fixed */
+			*r = (struct range){ .kind = tag,
+					     .type = 0,
+					     .flags = p[i + 3],
+					     .min = fake_rd32(p + i + 4),
+					     .len = fake_rd32(p + i + 8) };
+			r->max = r->min + r->len - 1;
+		} else {
+			return false;
+		}
+		i += 3 + n;
+		rs->nr++;
+	}
+	return false;
+}
+
+static void dsdt_pci_host_bridge(void)
+{
+	struct dsdt_info *info = calloc(1, sizeof(*info));
+	const struct aml_device *d;
+	struct ranges rs;
+	struct tables t;
+	bool seen[32][4] = { { false } };
+	unsigned int count;
+
+	CHECK(info);
+	if (!info || !build(&t, 2, LAYOUT_ACPI) || !dsdt_decode(&t, info))
+		goto out;
+	d = find_device(info, "PCI0");
+	CHECK(d);
+	if (!d)
+		goto out;
+	CHECK(d->hid_is_int);
+	CHECK_EQ(d->hid_int, 0x080ad041); /* PNP0A08, PCI Express */
+	CHECK(d->has_cid);
+	CHECK_EQ(d->cid, 0x030ad041); /* PNP0A03, PCI */
+	CHECK(d->has_seg && d->seg == 0);
+	CHECK(d->has_bbn && d->bbn == 0);
+	CHECK(d->has_uid);
+
+	CHECK(d->crs && crs_decode_ranges(d->crs, d->crs_len, &rs));
+	CHECK_EQ(rs.nr, 5);
+	/* Bus 0 only, as the MCFG says. */
+	CHECK_EQ(rs.r[0].kind, 0x88);
+	CHECK_EQ(rs.r[0].type, 2);
+	CHECK_EQ(rs.r[0].min, 0);
+	CHECK_EQ(rs.r[0].max, 0);
+	CHECK_EQ(rs.r[0].len, 1);
+	/* The configuration ports, consumed. */
+	CHECK_EQ(rs.r[1].kind, 0x47);
+	CHECK_EQ(rs.r[1].min, PORT_PCI_CONFIG);
+	CHECK_EQ(rs.r[1].len, 8);
+	/* Windows: producers with fixed ends; lengths agree with min/max. */
+	for (unsigned int i = 2; i < rs.nr && i < 5; i++) {
+		CHECK_EQ(rs.r[i].flags & 0x0d, 0x0c);
+		CHECK_EQ(rs.r[i].max - rs.r[i].min + 1, rs.r[i].len);
+	}
+	CHECK_EQ(rs.r[2].type, 1);
+	CHECK_EQ(rs.r[2].min, 0);
+	CHECK_EQ(rs.r[2].max, 0xcf7);
+	CHECK_EQ(rs.r[3].type, 1);
+	CHECK_EQ(rs.r[3].min, PORT_PCI_IO);
+	CHECK_EQ(rs.r[3].max, 0xffff);
+	CHECK_EQ(rs.r[4].kind, 0x87);
+	CHECK_EQ(rs.r[4].type, 0);
+	CHECK_EQ(rs.r[4].min, LAYOUT_PCI_MMIO);
+	CHECK_EQ(rs.r[4].len, LAYOUT_PCI_MMIO_SIZE);
+	/* The memory window stays clear of the ECAM and of RAM. */
+	CHECK(rs.r[4].max < LAYOUT_PCI_ECAM);
+	CHECK(rs.r[4].min >= LAYOUT_MMIO_HOLE);
+
+	/* _PRT: every pin of slots 1-31 once, on the swizzled GSI. */
+	CHECK(d->prt);
+	if (!d->prt)
+		goto out;
+	{
+		struct reader r = { .p = d->prt,
+				    .end = d->prt_len,
+				    .ok = true };
+
+		count = r_byte(&r);
+		CHECK_EQ(count, 31 * 4);
+		for (unsigned int i = 0; i < count && r.ok; i++) {
+			uint64_t addr = 0, pin = 0, src = 1, gsi = 0;
+			size_t end;
+
+			if (r_byte(&r) != 0x12) {
+				r.ok = false;
+				break;
+			}
+			end = r_pkg_end(&r);
+			CHECK_EQ(r_byte(&r), 4);
+			r_integer(&r, &addr);
+			r_integer(&r, &pin);
+			r_integer(&r, &src);
+			r_integer(&r, &gsi);
+			CHECK_EQ(r.pos, end);
+			CHECK_EQ(addr & 0xffff, 0xffff);
+			CHECK_EQ(src, 0);
+			if ((addr >> 16) < 1 || (addr >> 16) > 31 || pin > 3) {
+				test_fail(__FILE__, __LINE__,
+					  "_PRT entry %u: %llx pin %llu", i,
+					  (unsigned long long)addr,
+					  (unsigned long long)pin);
+				continue;
+			}
+			CHECK(!seen[addr >> 16][pin]);
+			seen[addr >> 16][pin] = true;
+			CHECK_EQ(gsi, PCI_INTX_GSI_BASE +
+					      ((addr >> 16) + pin) %
+						      PCI_INTX_GSI_COUNT);
+			CHECK(gsi >= 16 && gsi <= 23);
+		}
+		CHECK(r.ok);
+		CHECK_EQ(r.pos, r.end);
+	}
+out:
+	free(info);
+}
+
+static void dsdt_ecam_reserved(void)
+{
+	struct dsdt_info *info = calloc(1, sizeof(*info));
+	const struct aml_device *d;
+	struct ranges rs;
+	struct tables t;
+
+	CHECK(info);
+	if (!info || !build(&t, 1, LAYOUT_ACPI) || !dsdt_decode(&t, info))
+		goto out;
+	d = find_device(info, "MRES");
+	CHECK(d);
+	if (!d)
+		goto out;
+	CHECK(d->hid_is_int);
+	CHECK_EQ(d->hid_int, 0x020cd041); /* PNP0C02 */
+	CHECK(d->crs && crs_decode_ranges(d->crs, d->crs_len, &rs));
+	CHECK_EQ(rs.nr, 1);
+	CHECK_EQ(rs.r[0].kind, 0x86);
+	CHECK_EQ(rs.r[0].min, LAYOUT_PCI_ECAM);
+	CHECK_EQ(rs.r[0].len, LAYOUT_PCI_ECAM_SIZE);
+out:
+	free(info);
+}
+
 TEST_SUITE(acpi, TEST_CASE(rsdp_found_and_checksummed),
 	   TEST_CASE(xsdt_lists_fadt_and_madt), TEST_CASE(fadt_fields),
 	   TEST_CASE(facs_aligned), TEST_CASE(madt_cpus_ioapic_overrides),
@@ -993,4 +1244,5 @@ TEST_SUITE(acpi, TEST_CASE(rsdp_found_and_checksummed),
 	   TEST_CASE(dsdt_cpu_devices), TEST_CASE(pkglength_boundaries),
 	   TEST_CASE(enospc_never_writes_past_len),
 	   TEST_CASE(einval_bad_config), TEST_CASE(one_and_max_cpus),
-	   TEST_CASE(tables_above_4g));
+	   TEST_CASE(tables_above_4g), TEST_CASE(mcfg_ecam),
+	   TEST_CASE(dsdt_pci_host_bridge), TEST_CASE(dsdt_ecam_reserved));

@@ -3,7 +3,8 @@
  * Tests of the guest RAM layout and e820 map (src/arch/x86_64/e820.c) for
  * sizes around the 3 GiB start of the MMIO hole: the ranges backing RAM, and
  * a map that is sorted, non-overlapping, covers exactly the RAM asked for,
- * keeps the BIOS area reserved and never claims RAM in the MMIO hole.
+ * keeps the BIOS area reserved and never claims RAM in the MMIO hole, and
+ * reserves the PCIe ECAM (Linux ignores an MCFG whose region is not).
  */
 #include "unit/test.h"
 
@@ -32,7 +33,7 @@ static void check_layout(int line, uint64_t mem, unsigned int want_ranges)
 {
 	struct gm_range ram[2];
 	struct e820_entry map[E820_MAX_ENTRIES + 1];
-	unsigned int nr = e820_ram_ranges(mem, ram), i;
+	unsigned int nr = e820_ram_ranges(mem, ram), i, ecam = 0;
 	uint64_t ram_total = 0, reserved_low = 0, range_total = 0;
 	int n;
 
@@ -87,6 +88,9 @@ static void check_layout(int line, uint64_t mem, unsigned int want_ranges)
 		} else if (e->type == E820_RESERVED) {
 			if (e->addr + e->size <= LAYOUT_HIGH_MEM)
 				reserved_low += e->size;
+			if (e->addr == LAYOUT_PCI_ECAM &&
+			    e->size == LAYOUT_PCI_ECAM_SIZE)
+				ecam++;
 		} else {
 			test_fail(__FILE__, line, "entry %u type %u", i,
 				  e->type);
@@ -124,7 +128,13 @@ static void check_layout(int line, uint64_t mem, unsigned int want_ranges)
 	if (LAYOUT_ACPI < map[1].addr ||
 	    LAYOUT_ACPI + LAYOUT_ACPI_SIZE > map[1].addr + map[1].size)
 		test_fail(__FILE__, line, "ACPI tables not in reserved area");
-	if ((unsigned int)n != nr + 2)
+	if (ecam != 1)
+		test_fail(__FILE__, line, "ECAM reserved %u times", ecam);
+	/* The ECAM lies in the hole, clear of RAM (checked above too). */
+	if (LAYOUT_PCI_ECAM < LAYOUT_MMIO_HOLE ||
+	    LAYOUT_PCI_ECAM + LAYOUT_PCI_ECAM_SIZE > LAYOUT_4G)
+		test_fail(__FILE__, line, "ECAM outside the MMIO hole");
+	if ((unsigned int)n != nr + 3)
 		test_fail(__FILE__, line, "%d entries for %u ranges", n, nr);
 }
 
@@ -171,10 +181,12 @@ static void layout_8g(void)
 	CHECK_EQ(e820_ram_ranges(8 * GiB, ram), 2);
 	CHECK_EQ(ram[1].gpa, 4 * GiB);
 	CHECK_EQ(ram[1].size, 5 * GiB);
-	CHECK_EQ(e820_build(ram, 2, map), 4);
-	CHECK_EQ(map[3].addr, 4 * GiB);
-	CHECK_EQ(map[3].size, 5 * GiB);
-	CHECK_EQ(map[3].type, E820_RAM);
+	CHECK_EQ(e820_build(ram, 2, map), 5);
+	CHECK_EQ(map[3].addr, LAYOUT_PCI_ECAM);
+	CHECK_EQ(map[3].type, E820_RESERVED);
+	CHECK_EQ(map[4].addr, 4 * GiB);
+	CHECK_EQ(map[4].size, 5 * GiB);
+	CHECK_EQ(map[4].type, E820_RAM);
 }
 
 static void layout_other_sizes(void)
@@ -233,7 +245,7 @@ static void bad_inputs_einval(void)
 	CHECK_EQ(e820_build(r, 2, map), -EINVAL);
 
 	/* The good layout itself passes. */
-	CHECK_EQ(e820_build(good, 2, map), 4);
+	CHECK_EQ(e820_build(good, 2, map), 5);
 }
 
 TEST_SUITE(e820, TEST_CASE(layout_16m), TEST_CASE(layout_512m),

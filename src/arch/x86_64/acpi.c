@@ -7,7 +7,7 @@
  *                 of 0xe0000..0xfffff finds it); RsdtAddress is 0 and no RSDT
  *                 is built: ACPI 2.0+ OSes must use the XSDT, and our FADT
  *                 needs its 64-bit fields anyway
- *   XSDT   5.2.8  -> FADT, MADT
+ *   XSDT   5.2.8  -> FADT, MADT, MCFG
  *   FADT   5.2.9  revision 6.3, full-size (276 bytes), not hardware-reduced:
  *                 PM1a event/control blocks and the PM timer of the PM device
  *                 (layout.h), SCI on IRQ 9, no SMI_CMD (always in ACPI mode),
@@ -15,9 +15,14 @@
  *   FACS   5.2.10 64 bytes, 64-byte aligned in guest-physical memory
  *   DSDT   5.2.11.1, AML (chapter 20): \_S5 and, under \_SB, the legacy
  *                 devices (COM1, RTC, i8042 keyboard and mouse) for Linux's
- *                 PNP layer, and one ACPI0007 processor device per CPU
+ *                 PNP layer, the PCI host bridge PCI0 (PNP0A08: segment 0,
+ *                 bus 0, its windows in _CRS, INTx routing in _PRT), a
+ *                 PNP0C02 device reserving the ECAM, and one ACPI0007
+ *                 processor device per CPU
  *   MADT   5.2.12 local APIC per CPU, one I/O APIC, ISA overrides
  *                 (IRQ0 -> GSI2, SCI level/high), LINT1 NMI for all CPUs
+ *   MCFG   PCI Firmware Specification 3.2, 4.1.2: the ECAM of segment 0,
+ *                 buses LAYOUT_PCI_BUS_MIN..MAX
  *
  * Nothing here is guest-controlled: the tables are built from mica's
  * configuration and written once before the guest runs. The guest may later
@@ -48,6 +53,7 @@
 #define ACPI_FACS_VERSION 2
 #define ACPI_MADT_REVISION 5
 #define ACPI_DSDT_REVISION 2 /* 2 and up: AML integers are 64-bit */
+#define ACPI_MCFG_REVISION 1
 
 #define ACPI_TABLE_ALIGN 16
 #define ACPI_FACS_ALIGN 64 /* 5.2.10 */
@@ -275,6 +281,33 @@ _Static_assert(sizeof(struct madt_lapic_nmi) == 6, "MADT local APIC NMI");
 _Static_assert(LAYOUT_LAPIC <= UINT32_MAX && LAYOUT_IOAPIC <= UINT32_MAX,
 	       "MADT holds 32-bit APIC addresses");
 
+/* MCFG (PCI Firmware 3.2, table 4-2): one allocation for segment 0. */
+struct acpi_mcfg {
+	struct acpi_header header;
+	uint8_t reserved[8];
+} __attribute__((packed));
+_Static_assert(sizeof(struct acpi_mcfg) == 44, "MCFG");
+
+struct mcfg_allocation {
+	uint64_t base;
+	uint16_t segment;
+	uint8_t start_bus;
+	uint8_t end_bus;
+	uint32_t reserved;
+} __attribute__((packed));
+_Static_assert(sizeof(struct mcfg_allocation) == 16, "MCFG allocation");
+
+/* The ECAM window holds exactly the buses the MCFG announces. */
+_Static_assert(LAYOUT_PCI_ECAM_SIZE ==
+		       (LAYOUT_PCI_BUS_MAX - LAYOUT_PCI_BUS_MIN + 1) << 20,
+	       "ECAM size does not match the bus range");
+_Static_assert(LAYOUT_PCI_MMIO + LAYOUT_PCI_MMIO_SIZE <= LAYOUT_PCI_ECAM &&
+		       LAYOUT_PCI_ECAM + LAYOUT_PCI_ECAM_SIZE <=
+			       LAYOUT_TESTDEV_MMIO,
+	       "PCI windows overlap");
+_Static_assert(PORT_PCI_IO + PORT_PCI_IO_SIZE <= 0x10000,
+	       "PCI I/O window past 64K");
+
 /*
  * A tiny AML emitter (ACPI 6.3 chapter 20). A writer with buf == NULL only
  * counts, which is how the PkgLength of a nested object is found before the
@@ -303,6 +336,21 @@ _Static_assert(LAYOUT_LAPIC <= UINT32_MAX && LAYOUT_IOAPIC <= UINT32_MAX,
 #define RES_IO 0x47 /* I/O port descriptor, 7 bytes */
 #define RES_IO_DECODE16 0x01
 #define RES_END_TAG 0x79 /* end tag, 1 byte: checksum */
+
+/* Large resource data types (6.4.3): tag, then a 16-bit length. */
+#define RES_MEMORY32_FIXED 0x86 /* 9 bytes */
+#define RES_DWORD_ADDRESS 0x87 /* 23 bytes */
+#define RES_WORD_ADDRESS 0x88 /* 13 bytes */
+#define RES_MEM_READ_WRITE 0x01
+#define RES_ADDR_TYPE_MEMORY 0
+#define RES_ADDR_TYPE_IO 1
+#define RES_ADDR_TYPE_BUS 2
+/* General flags: producer, positive decode, _MIF and _MAF fixed. */
+#define RES_ADDR_PRODUCER_FIXED 0x0c
+#define RES_IO_ENTIRE_RANGE 0x03 /* ISA and non-ISA ports */
+#define RES_MEM_NON_CACHEABLE_RW 0x01
+
+#define AML_PACKAGE_MAX 255 /* NumElements is one byte */
 
 struct aml {
 	uint8_t *buf; /* NULL: only count */
@@ -603,6 +651,163 @@ static const struct dsdt_device dsdt_pnp_devices[] = {
 	},
 };
 
+/* WordIO / WordBusNumber: a producer range [min, max], fixed. */
+static void res_word_range(struct aml *a, uint8_t type, uint8_t type_flags,
+			   uint16_t min, uint16_t max)
+{
+	aml_byte(a, RES_WORD_ADDRESS);
+	aml_le(a, 13, 2);
+	aml_byte(a, type);
+	aml_byte(a, RES_ADDR_PRODUCER_FIXED);
+	aml_byte(a, type_flags);
+	aml_le(a, 0, 2); /* granularity */
+	aml_le(a, min, 2);
+	aml_le(a, max, 2);
+	aml_le(a, 0, 2); /* translation */
+	aml_le(a, (uint32_t)max - min + 1, 2);
+}
+
+/* DWordMemory: a producer range [min, min + len), fixed. */
+static void res_dword_memory(struct aml *a, uint32_t min, uint32_t len)
+{
+	aml_byte(a, RES_DWORD_ADDRESS);
+	aml_le(a, 23, 2);
+	aml_byte(a, RES_ADDR_TYPE_MEMORY);
+	aml_byte(a, RES_ADDR_PRODUCER_FIXED);
+	aml_byte(a, RES_MEM_NON_CACHEABLE_RW);
+	aml_le(a, 0, 4); /* granularity */
+	aml_le(a, min, 4);
+	aml_le(a, min + (len - 1), 4);
+	aml_le(a, 0, 4); /* translation */
+	aml_le(a, len, 4);
+}
+
+/*
+ * PCI0's _CRS: the bus range, the configuration ports it consumes, and
+ * the windows it forwards to bus 0: I/O below the configuration ports
+ * (where the legacy devices live), the PCI I/O window and the 32-bit
+ * memory window. The ECAM is not a window; MRES reserves it.
+ */
+static void pci0_crs(struct aml *a)
+{
+	res_word_range(a, RES_ADDR_TYPE_BUS, 0, LAYOUT_PCI_BUS_MIN,
+		       LAYOUT_PCI_BUS_MAX);
+	aml_byte(a, RES_IO);
+	aml_byte(a, RES_IO_DECODE16);
+	aml_le(a, PORT_PCI_CONFIG, 2);
+	aml_le(a, PORT_PCI_CONFIG, 2);
+	aml_byte(a, 1);
+	aml_byte(a, PORT_PCI_CONFIG_LEN);
+	res_word_range(a, RES_ADDR_TYPE_IO, RES_IO_ENTIRE_RANGE, 0,
+		       PORT_PCI_CONFIG - 1);
+	res_word_range(a, RES_ADDR_TYPE_IO, RES_IO_ENTIRE_RANGE, PORT_PCI_IO,
+		       (uint16_t)(PORT_PCI_IO + PORT_PCI_IO_SIZE - 1));
+	res_dword_memory(a, (uint32_t)LAYOUT_PCI_MMIO,
+			 (uint32_t)LAYOUT_PCI_MMIO_SIZE);
+	aml_byte(a, RES_END_TAG);
+	aml_byte(a, 0);
+}
+
+#define PRT_FIRST_SLOT 1 /* slot 0 is the host bridge: no INTx */
+#define PRT_SLOTS 32 /* device numbers on bus 0 */
+#define PRT_PINS 4
+#define PRT_ENTRIES ((PRT_SLOTS - PRT_FIRST_SLOT) * PRT_PINS)
+_Static_assert(PRT_ENTRIES <= AML_PACKAGE_MAX, "_PRT too long");
+
+/*
+ * _PRT (6.2.13): Package { Address (slot << 16 | 0xffff: any function),
+ * Pin (0 = INTA), Source 0 (a GSI, no link device), Source Index (GSI) }
+ * for every pin of slots 1-31, with mica's fixed swizzle (layout.h).
+ */
+static void prt_body(struct aml *a, const void *ctx)
+{
+	(void)ctx;
+	aml_byte(a, PRT_ENTRIES);
+	for (unsigned int slot = PRT_FIRST_SLOT; slot < PRT_SLOTS; slot++) {
+		for (unsigned int pin = 0; pin < PRT_PINS; pin++) {
+			const uint64_t e[4] = {
+				(uint64_t)slot << 16 | 0xffff,
+				pin,
+				0,
+				PCI_INTX_GSI_BASE +
+					(slot + pin) % PCI_INTX_GSI_COUNT,
+			};
+
+			aml_package(a, e, 4);
+		}
+	}
+}
+
+#define PCI0_CRS_MAX 96
+
+static void pci0_body(struct aml *a, const void *ctx)
+{
+	uint8_t crs[PCI0_CRS_MAX];
+	struct aml r = { .buf = crs, .cap = sizeof(crs) };
+
+	(void)ctx;
+	aml_nameseg(a, "PCI0");
+	aml_byte(a, AML_NAME_OP);
+	aml_nameseg(a, "_HID");
+	aml_eisaid(a, "PNP0A08"); /* PCI Express root bridge */
+	aml_byte(a, AML_NAME_OP);
+	aml_nameseg(a, "_CID");
+	aml_eisaid(a, "PNP0A03"); /* PCI root bridge */
+	aml_name_integer(a, "_SEG", 0);
+	aml_name_integer(a, "_BBN", LAYOUT_PCI_BUS_MIN);
+	aml_name_integer(a, "_UID", 0);
+	pci0_crs(&r);
+	if (r.pos > r.cap) {
+		aml_fail(a, -EOVERFLOW);
+		return;
+	}
+	aml_byte(a, AML_NAME_OP);
+	aml_nameseg(a, "_CRS");
+	aml_buffer(a, crs, r.pos);
+	aml_byte(a, AML_NAME_OP);
+	aml_nameseg(a, "_PRT");
+	aml_byte(a, AML_PACKAGE_OP);
+	aml_pkg(a, prt_body, NULL);
+}
+
+/*
+ * Motherboard resources (PNP0C02): the ECAM, which Linux wants reserved
+ * here (or in e820) before it trusts the MCFG.
+ */
+static void mres_body(struct aml *a, const void *ctx)
+{
+	uint8_t crs[16];
+	struct aml r = { .buf = crs, .cap = sizeof(crs) };
+
+	(void)ctx;
+	aml_nameseg(a, "MRES");
+	aml_byte(a, AML_NAME_OP);
+	aml_nameseg(a, "_HID");
+	aml_eisaid(a, "PNP0C02");
+	aml_name_integer(a, "_UID", 0);
+	aml_byte(&r, RES_MEMORY32_FIXED);
+	aml_le(&r, 9, 2);
+	aml_byte(&r, RES_MEM_READ_WRITE);
+	aml_le(&r, LAYOUT_PCI_ECAM, 4);
+	aml_le(&r, LAYOUT_PCI_ECAM_SIZE, 4);
+	aml_byte(&r, RES_END_TAG);
+	aml_byte(&r, 0);
+	if (r.pos > r.cap) {
+		aml_fail(a, -EOVERFLOW);
+		return;
+	}
+	aml_byte(a, AML_NAME_OP);
+	aml_nameseg(a, "_CRS");
+	aml_buffer(a, crs, r.pos);
+}
+
+static void dsdt_device_fn(struct aml *a, aml_body_fn *body)
+{
+	aml_byte(a, AML_EXT_OP_PREFIX);
+	aml_byte(a, AML_DEVICE_OP);
+	aml_pkg(a, body, NULL);
+}
+
 static void dsdt_sb_body(struct aml *a, const void *ctx)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -614,6 +819,8 @@ static void dsdt_sb_body(struct aml *a, const void *ctx)
 	for (size_t i = 0;
 	     i < sizeof(dsdt_pnp_devices) / sizeof(dsdt_pnp_devices[0]); i++)
 		dsdt_device(a, &dsdt_pnp_devices[i]);
+	dsdt_device_fn(a, pci0_body);
+	dsdt_device_fn(a, mres_body);
 
 	/*
 	 * Processor devices (ACPI 6.3 8.4): Linux matches _UID against the
@@ -646,11 +853,11 @@ static void dsdt_body(struct aml *a, const struct acpi_config *cfg)
 
 /* Where each table goes, as offsets into the output buffer. */
 struct acpi_layout {
-	size_t xsdt, fadt, facs, dsdt, madt, end;
-	size_t xsdt_len, dsdt_len, madt_len;
+	size_t xsdt, fadt, facs, dsdt, madt, mcfg, end;
+	size_t xsdt_len, dsdt_len, madt_len, mcfg_len;
 };
 
-#define XSDT_ENTRIES 2 /* FADT, MADT */
+#define XSDT_ENTRIES 3 /* FADT, MADT, MCFG */
 
 static size_t madt_len(unsigned int nr_cpus)
 {
@@ -690,8 +897,10 @@ static int acpi_layout(const struct acpi_config *cfg, struct acpi_layout *l)
 			ACPI_FACS_ALIGN);
 	l->dsdt = place(base, l->facs + sizeof(struct acpi_facs),
 			ACPI_TABLE_ALIGN);
+	l->mcfg_len = sizeof(struct acpi_mcfg) + sizeof(struct mcfg_allocation);
 	l->madt = place(base, l->dsdt + l->dsdt_len, ACPI_TABLE_ALIGN);
-	l->end = l->madt + l->madt_len;
+	l->mcfg = place(base, l->madt + l->madt_len, ACPI_TABLE_ALIGN);
+	l->end = l->mcfg + l->mcfg_len;
 	return 0;
 }
 
@@ -768,8 +977,8 @@ static void write_rsdp(uint8_t *buf, uint64_t base, const struct acpi_layout *l)
 
 static void write_xsdt(uint8_t *buf, uint64_t base, const struct acpi_layout *l)
 {
-	const uint64_t entries[XSDT_ENTRIES] = { base + l->fadt,
-						 base + l->madt };
+	const uint64_t entries[XSDT_ENTRIES] = { base + l->fadt, base + l->madt,
+						 base + l->mcfg };
 	struct acpi_header h =
 		sdt_header("XSDT", l->xsdt_len, ACPI_XSDT_REVISION);
 	uint8_t *t = buf + l->xsdt;
@@ -935,6 +1144,24 @@ static void write_madt(uint8_t *buf, const struct acpi_config *cfg,
 	acpi_seal(buf + l->madt, l->madt_len);
 }
 
+static void write_mcfg(uint8_t *buf, const struct acpi_layout *l)
+{
+	const struct acpi_mcfg mcfg = {
+		.header = sdt_header("MCFG", l->mcfg_len, ACPI_MCFG_REVISION),
+	};
+	const struct mcfg_allocation ecam = {
+		.base = LAYOUT_PCI_ECAM,
+		.segment = 0,
+		.start_bus = LAYOUT_PCI_BUS_MIN,
+		.end_bus = LAYOUT_PCI_BUS_MAX,
+	};
+	size_t off = l->mcfg;
+
+	put(buf, &off, &mcfg, sizeof(mcfg));
+	put(buf, &off, &ecam, sizeof(ecam));
+	acpi_seal(buf + l->mcfg, l->mcfg_len);
+}
+
 int acpi_build(const struct acpi_config *cfg, void *buf, size_t len,
 	       size_t *used)
 {
@@ -966,6 +1193,7 @@ int acpi_build(const struct acpi_config *cfg, void *buf, size_t len,
 	if (rc)
 		return rc;
 	write_madt(buf, cfg, &l);
+	write_mcfg(buf, &l);
 	*used = l.end;
 	return 0;
 }

@@ -7,6 +7,9 @@
  *   [0, EBDA)                  RAM
  *   [EBDA, 1 MiB)              reserved: EBDA, VGA hole, BIOS area, ACPI
  *   [1 MiB, min(size, 3 GiB))  RAM
+ *   [ECAM, ECAM + 1 MiB)       reserved: PCIe ECAM (Linux uses the MCFG
+ *                              only if its region is reserved here or in
+ *                              ACPI motherboard resources)
  *   [4 GiB, ...)               RAM, the part of the size above 3 GiB
  */
 #include "arch/x86_64/e820.h"
@@ -49,6 +52,8 @@ int e820_build(const struct gm_range *ram, unsigned int nr_ram,
 	out[n++] = (struct e820_entry){ LAYOUT_HIGH_MEM,
 					ram[0].size - LAYOUT_HIGH_MEM,
 					E820_RAM };
+	out[n++] = (struct e820_entry){ LAYOUT_PCI_ECAM, LAYOUT_PCI_ECAM_SIZE,
+					E820_RESERVED };
 	if (nr_ram == 2)
 		out[n++] = (struct e820_entry){ ram[1].gpa, ram[1].size,
 						E820_RAM };
