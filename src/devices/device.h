@@ -10,6 +10,7 @@
 #define MICA_DEVICES_DEVICE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* A wire to the interrupt controller: one GSI, driven high or low. */
@@ -85,7 +86,18 @@ struct device_host {
 				uint32_t data);
 	void (*msi_route_del)(void *opaque, unsigned int gsi, int fd);
 	void *kvm_opaque;
+
+	/* Where realize() puts its message for the user; see device_fail(). */
+	char *err;
+	size_t errlen;
 };
+
+/*
+ * For realize(): records the user's message (naming the device and the
+ * reason) for the VM to print once, and returns rc.
+ */
+int device_fail(const struct device_host *host, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static inline struct irq_line device_irq(const struct device_host *host,
 					 unsigned int gsi)

@@ -4,6 +4,9 @@
  * order and unrealizes them in reverse. tests/unit/test_registry.c lists
  * every device header's type and checks that it is here.
  */
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "devices/debug_exit.h"
 #include "devices/device.h"
 #include "devices/i8042.h"
@@ -32,3 +35,15 @@ const struct device_type *const platform_devices[] = {
 
 const unsigned int nr_platform_devices =
 	sizeof(platform_devices) / sizeof(platform_devices[0]);
+
+int device_fail(const struct device_host *host, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (host->err && host->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(host->err, host->errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}

@@ -761,10 +761,8 @@ static int virtio_blk_realize(void *state, const struct device_host *host)
 			r = blk_create(&s->devs[i], host, &cfg->disks[i], i,
 				       err, sizeof(err));
 		if (r) {
-			/* The VM adds only "device virtio-blk: <errno>". */
-			log_err("%s", err);
 			virtio_blk_unrealize(s);
-			return r;
+			return device_fail(host, r, "%s", err);
 		}
 		s->nr++;
 	}

@@ -534,19 +534,20 @@ static int virtio_console_realize(void *state, const struct device_host *host)
 		return 0; /* the terminal is the UART's */
 	rc = vcon_init(c, host->console);
 	if (rc) {
-		log_err("virtio-console: %s", strerror(-rc));
+		device_fail(host, rc, "virtio-console: %s", strerror(-rc));
 		goto fail;
 	}
 	c->vdev = virtio_pci_create(host, "virtio-console0", &vcon_ops, c, err,
 				    sizeof(err));
 	if (!c->vdev) {
-		log_err("%s", err); /* names the device */
-		rc = -ENODEV;
+		rc = device_fail(host, -ENODEV, "%s", err);
 		goto fail;
 	}
 	rc = virtio_watch(c->vdev, c->kick, EPOLLIN, vcon_on_kick, c);
 	if (rc) {
-		log_err("virtio-console: watching the backend's wake-ups: %s",
+		device_fail(
+			host, rc,
+			"virtio-console: watching the backend's wake-ups: %s",
 			strerror(-rc));
 		goto fail;
 	}

@@ -869,9 +869,8 @@ static int virtio_net_realize(void *state, const struct device_host *host)
 					    cfg->nets[i].mac, err, sizeof(err));
 		}
 		if (rc) {
-			log_err("%s", err);
 			virtio_net_unrealize(set);
-			return rc;
+			return device_fail(host, rc, "%s", err);
 		}
 		set->nr++;
 	}

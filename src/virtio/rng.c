@@ -420,26 +420,26 @@ static int virtio_rng_realize(void *state, const struct device_host *host)
 	if (!host->cfg || !host->cfg->rng_rate)
 		return 0; /* no --rng */
 	if (getrandom(&probe, 1, GRND_NONBLOCK) < 0 && errno == ENOSYS) {
-		log_err("virtio-rng: the host kernel has no getrandom()");
-		return -ENOSYS;
+		return device_fail(host, -ENOSYS,
+				   "virtio-rng: the host kernel has no "
+				   "getrandom()");
 	}
 	rc = rng_init(r, host->cfg->rng_rate);
 	if (rc) {
-		log_err("virtio-rng: cannot create a timerfd: %s",
-			strerror(-rc));
+		device_fail(host, rc, "virtio-rng: cannot create a timerfd: %s",
+			    strerror(-rc));
 		goto fail;
 	}
 	r->vdev = virtio_pci_create(host, "virtio-rng0", &rng_ops, r, err,
 				    sizeof(err));
 	if (!r->vdev) {
-		log_err("%s", err); /* names the device */
-		rc = -ENODEV;
+		rc = device_fail(host, -ENODEV, "%s", err);
 		goto fail;
 	}
 	rc = virtio_watch(r->vdev, r->timer, EPOLLIN, rng_on_timer, r);
 	if (rc) {
-		log_err("virtio-rng: watching the rate timer: %s",
-			strerror(-rc));
+		device_fail(host, rc, "virtio-rng: watching the rate timer: %s",
+			    strerror(-rc));
 		goto fail;
 	}
 	return 0;

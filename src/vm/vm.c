@@ -321,9 +321,14 @@ static int create_devices(struct vm *vm, char *err, size_t errlen)
 
 		if (!state)
 			return vm_fail(err, errlen, -ENOMEM, "out of memory");
+		host.err = err;
+		host.errlen = errlen;
+		err[0] = '\0';
 		rc = t->realize(state, &host);
 		if (rc) {
 			free(state);
+			if (err[0]) /* the device's own message */
+				return rc;
 			return vm_fail(err, errlen, rc, "device %s: %s",
 				       t->name, strerror(-rc));
 		}
