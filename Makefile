@@ -38,12 +38,12 @@ SAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 
 # Libraries from Debian (docs/design.md says why each): liburing for
 # asynchronous block I/O, libslirp for user-mode networking.
-LIB_HEADERS := liburing.h slirp/libslirp.h
-LIBS := -pthread -luring -lslirp
+LIB_HEADERS := liburing.h slirp/libslirp.h jansson.h microhttpd.h
+LIBS := -Wl,--as-needed -pthread -luring -lslirp -ljansson -lmicrohttpd
 
 deps-check := $(strip $(foreach h,$(LIB_HEADERS),$(if $(wildcard /usr/include/$(h)),,$(h))))
 ifneq ($(deps-check),)
-$(error missing headers: $(deps-check); install liburing-dev and libslirp-dev (scripts/install-deps))
+$(error missing headers: $(deps-check); run scripts/install-deps (liburing-dev libslirp-dev libjansson-dev libmicrohttpd-dev))
 endif
 
 RELEASE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(MAIN_SRCS))

@@ -38,7 +38,10 @@
 	X(virtio_net)     \
 	X(net_backend)    \
 	X(virtio_console) \
-	X(virtio_rng)
+	X(virtio_rng)     \
+	X(xlcfg)          \
+	X(domcfg)         \
+	X(control)
 
 /*
  * Weak references: a listed suite whose file is missing is reported as a
