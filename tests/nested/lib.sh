@@ -151,6 +151,40 @@ nested_build_boottime() {
 	echo "$out"
 }
 
+# nested_build_tool NAME [CFLAGS...]: build tests/tools/NAME.c static into
+# build/nested/tools/NAME when missing or older than its source; prints the
+# path. These tools run in the L1 and L2 busybox initramfs (no libc there).
+nested_build_tool() {
+	local name="$1" src out
+	shift
+	src="$MICA_ROOT/tests/tools/$name.c"
+	out="$NESTED_BUILD/tools/$name"
+	[ -f "$src" ] || nested_die "no tool source $src"
+	if [ ! -x "$out" ] || [ "$src" -nt "$out" ]; then
+		nested_need_pkgs gcc libc6-dev
+		mkdir -p "$NESTED_BUILD/tools"
+		gcc -static -s -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror "$@" \
+			-o "$out.tmp" "$src" || nested_die "building $src failed"
+		mv "$out.tmp" "$out"
+	fi
+	echo "$out"
+}
+
+# The static tools of the virtio tests and benchmarks (tests/tools/), in the
+# L1 initramfs's /usr/local/bin and the L2 virtio layer's.
+NESTED_VIRTIO_TOOLS="tcpxfer blkbench fsync-stream"
+
+# nested_build_virtio_tools: builds them; prints their paths.
+nested_build_virtio_tools() {
+	local t
+	for t in $NESTED_VIRTIO_TOOLS; do
+		case "$t" in
+		blkbench) nested_build_tool "$t" -pthread ;;
+		*) nested_build_tool "$t" ;;
+		esac
+	done
+}
+
 # nested_where: where L2 guests run: "host" when this host's /dev/kvm boots
 # stock kernels (hardware KVM), else "l1" (inside run-l1's nested host).
 # MICA_NESTED_WHERE=host|l1 overrides the choice.
@@ -210,6 +244,9 @@ nested_run() {
 		[ "$with_qemu" = 1 ] && QEMU=$(command -v qemu-system-x86_64 || true)
 		BOOTTIME=$(nested_build_boottime)
 		L2_INITRD=$("$NESTED_DIR/mkinitramfs-l2")
+		L2_VIRTIO_LAYER=$("$NESTED_DIR/mkinitramfs-l2-virtio")
+		PATH="$NESTED_BUILD/tools:$PATH"
+		nested_build_virtio_tools >/dev/null
 		L2_CLOUD_BZ="$KERNELS_DIR/cloud/vmlinuz"
 		L2_CLOUD_ELF="$KERNELS_DIR/cloud/vmlinux"
 		L2_STD_BZ="$KERNELS_DIR/std/vmlinuz"
@@ -219,7 +256,7 @@ nested_run() {
 		L2_LOGDIR="$NESTED_BUILD/logs/l2"
 		TMPDIR="$extra"
 		export MICA QEMU BOOTTIME L2_INITRD L2_CLOUD_BZ L2_CLOUD_ELF L2_STD_BZ \
-			NESTED_LIB NESTED_WHERE EXTRA L2_LOGDIR TMPDIR
+			NESTED_LIB NESTED_WHERE EXTRA L2_LOGDIR TMPDIR L2_VIRTIO_LAYER PATH
 		cd "$extra"
 		timeout --foreground -k 10 "$timeout" sh "$script"
 	) || rc=$?

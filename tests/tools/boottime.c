@@ -4,14 +4,15 @@
  * until a marker string appears (used by the nested boot tests and the boot
  * benchmark; built static so it runs in the L1 initramfs).
  *
- *   boottime [-m MARKER] [-n COUNT] [-k] [-t SECS] [-o FILE] -- CMD [ARGS...]
+ *   boottime [-m MARKER] [-n COUNT] [-k|-K] [-t SECS] [-o FILE] -- CMD [ARGS...]
  *
  * CMD runs in its own process group with stdin from /dev/null and stdout and
  * stderr on a pipe. Everything read from the pipe is copied to FILE (default:
  * our stdout). The time at which MARKER has been seen COUNT times (default 1)
  * is noted; with -k, CMD's process group then gets SIGTERM (SIGKILL 5 s
- * later). With -t, CMD gets the same treatment after SECS seconds and the
- * run counts as timed out.
+ * later); with -K, SIGKILL at once (a crash test's "power cut"). With -t,
+ * CMD gets the SIGTERM treatment after SECS seconds and the run counts as
+ * timed out.
  *
  * Prints one line on stderr:
  *   boottime: marker_ms=<ms|-1> total_ms=<ms> status=<code> timeout=<0|1>
@@ -54,7 +55,7 @@ static long long now_ms(void)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: boottime [-m MARKER] [-n COUNT] [-k] [-t SECS] [-o FILE] -- CMD [ARGS...]\n");
+		"usage: boottime [-m MARKER] [-n COUNT] [-k|-K] [-t SECS] [-o FILE] -- CMD [ARGS...]\n");
 	exit(2);
 }
 
@@ -79,10 +80,10 @@ int main(int argc, char **argv)
 	const char *marker = "MICA-L2-INIT";
 	const char *outpath = NULL;
 	long count = 1, timeout_s = 0;
-	bool kill_at_marker = false;
+	bool kill_at_marker = false, sigkill_at_marker = false;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "+m:n:kt:o:")) != -1) {
+	while ((opt = getopt(argc, argv, "+m:n:kKt:o:")) != -1) {
 		switch (opt) {
 		case 'm':
 			marker = optarg;
@@ -92,6 +93,9 @@ int main(int argc, char **argv)
 			break;
 		case 'k':
 			kill_at_marker = true;
+			break;
+		case 'K':
+			sigkill_at_marker = true;
 			break;
 		case 't':
 			timeout_s = strtol(optarg, NULL, 10);
@@ -234,7 +238,10 @@ int main(int argc, char **argv)
 			pos = (size_t)(hit - buf) + mlen;
 			if (++seen == count) {
 				marker_ms = now_ms() - start;
-				if (kill_at_marker && kill_at < 0) {
+				if (sigkill_at_marker && !exited) {
+					kill(-child, SIGKILL);
+					kill_at = now_ms() + 3600 * 1000;
+				} else if (kill_at_marker && kill_at < 0) {
 					kill(-child, SIGTERM);
 					kill_at = now_ms() + KILL_GRACE_MS;
 				}

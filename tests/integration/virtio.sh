@@ -1,0 +1,99 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Tier-3 tests: virtio devices end to end, with Debian's stock cloud kernel
+# and its own virtio modules, in the nested KVM host of tests/nested/ (one L1
+# boot, five L2 boots; or directly on a host with hardware KVM).
+#
+#   tests/integration/virtio.sh [--vmm mica|qemu] [--only NAME[,NAME...]]
+#                               [--verbose]
+#
+# Tests (tier3.virtio.NAME): modules ext4 readonly rng crash-flush
+# net-user-dhcp net-user-http net-user-hostfwd net-tap-http net-tap-server
+# console-hvc0; what each checks is in virtio-l1.sh. --vmm qemu runs the
+# same guests under QEMU (microvm with PCIe and the same virtio devices),
+# which checks the rig and the guest side. --verbose prints every guest's
+# console at the end.
+# Prints PASS/FAIL/SKIP lines and timings; exits 1 if anything failed.
+set -euo pipefail
+. "$(dirname "$0")/../nested/lib.sh"
+
+vmm=mica only= verbose=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--vmm)
+		vmm=${2:-}
+		shift 2
+		;;
+	--only)
+		only=${2:-}
+		shift 2
+		;;
+	--verbose)
+		verbose=1
+		shift
+		;;
+	-h | --help)
+		nested_usage
+		exit 0
+		;;
+	*) nested_die "unknown argument '$1' (see --help)" ;;
+	esac
+done
+case "$vmm" in mica | qemu) ;; *) nested_die "--vmm wants mica or qemu, not '$vmm'" ;; esac
+
+all="modules ext4 readonly rng crash-flush net-user-dhcp net-user-http net-user-hostfwd net-tap-http net-tap-server console-hvc0"
+skip_all() {
+	local t
+	for t in $all; do
+		if [ -z "$only" ] || [[ ",$only," == *",$t,"* ]]; then
+			echo "SKIP tier3.virtio.$t: $1"
+		fi
+	done
+	exit 0
+}
+
+if [ "$vmm" = mica ]; then
+	[ -x "$MICA_ROOT/build/mica" ] || skip_all "build/mica missing (run make)"
+	# Until the virtio options exist, there is nothing to run.
+	help=$("$MICA_ROOT/build/mica" run --help 2>&1 || true)
+	for o in --disk --net --console --rng; do
+		[[ "$help" == *"$o"* ]] || skip_all "this build of mica has no $o option yet"
+	done
+fi
+where=$(nested_where)
+echo "virtio.sh: L2 guests run on: $where (host /dev/kvm: $(nested_host_kvm_kind)); VMM: $vmm"
+
+start=$EPOCHREALTIME
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+printf 'L2_VMM=%s\nONLY=%s\nVERBOSE=%s\n' "$vmm" "$only" "$verbose" >"$work/virtio.conf"
+head -c 4194304 /dev/urandom >"$work/payload.bin"
+cp "$MICA_ROOT/tests/integration/virtio-guest.sh" "$work/"
+qopt=()
+[ "$vmm" = qemu ] && qopt=(--with-qemu)
+set +o pipefail
+nested_run --timeout 1500 "${qopt[@]}" "$MICA_ROOT/tests/integration/virtio-l1.sh" \
+	"$work/virtio.conf" "$work/payload.bin" "$work/virtio-guest.sh" | tee "$work/out"
+rc=${PIPESTATUS[0]}
+set -o pipefail
+
+echo "virtio.sh: took $(nested_elapsed "$start")s"
+echo "---- summary"
+# Indented, so that tests/run counts each result once.
+grep -a -E '^(l2: |(PASS|FAIL|SKIP) tier3\.virtio\.)' "$work/out" | sed 's/^/  /' || true
+fails=$(grep -a -c '^FAIL tier3\.virtio\.' "$work/out" || true)
+passes=$(grep -a -c '^PASS tier3\.virtio\.' "$work/out" || true)
+if grep -a -q 'MICA-L1-ERROR: /dev/kvm does not exist' "$work/out"; then
+	skip_all "no /dev/kvm in the L1 nested host (QEMU's -cpu max did not expose SVM)"
+fi
+if [ "$rc" != 0 ]; then
+	echo "FAIL tier3.virtio.rig: the test run ended with status $rc (124 = timeout, 125 = L1 stopped early)"
+	exit 1
+fi
+if [ "$passes" = 0 ] && [ "$fails" = 0 ]; then
+	grep -a -q '^SKIP tier3\.virtio\.' "$work/out" && exit 0
+	echo "FAIL tier3.virtio.rig: no test results"
+	exit 1
+fi
+[ "$fails" = 0 ] || exit 1
+exit 0
