@@ -13,10 +13,12 @@ BUILD ?= build
 
 # The VMM, except main.c (which the unit tests replace with their runner):
 # every .c file under src/, one directory per layer (docs/design.md).
-LIB_SRCS := $(sort $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c \
-	src/*/*/*.c)))
+LIB_SRCS := $(sort $(filter-out src/main.c src/micad.c,$(wildcard src/*.c \
+	src/*/*.c src/*/*/*.c)))
 
 MAIN_SRCS := src/main.c
+# micad, the toolstack daemon: its own main, the same library objects.
+MICAD_SRCS := src/micad.c
 
 # The unit tests: tests/unit/main.c lists the suites.
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
@@ -38,10 +40,14 @@ SAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 
 # Libraries from Debian (docs/design.md says why each): liburing for
 # asynchronous block I/O, libslirp for user-mode networking.
-LIB_HEADERS := liburing.h slirp/libslirp.h jansson.h microhttpd.h
+LIB_HEADERS := liburing.h slirp/libslirp.h jansson.h microhttpd.h sqlite3.h
 LIBS := -Wl,--as-needed -pthread -luring -lslirp -ljansson -lmicrohttpd
 
 deps-check := $(strip $(foreach h,$(LIB_HEADERS),$(if $(wildcard /usr/include/$(h)),,$(h))))
+# micad alone links the daemon's libraries; mica loads libmicrohttpd and
+# libcurl with dlopen() when asked to serve or call an API (src/control/api.c).
+MICAD_LIBS := $(LIBS) -lsqlite3 -lmicrohttpd
+
 ifneq ($(deps-check),)
 $(error missing headers: $(deps-check); run scripts/install-deps (liburing-dev libslirp-dev libjansson-dev libmicrohttpd-dev))
 endif
@@ -52,10 +58,17 @@ ASAN_MAIN_OBJS := $(patsubst %.c,$(BUILD)/asan/%.o,$(MAIN_SRCS))
 UNIT_OBJS := $(patsubst %.c,$(BUILD)/asan/%.o,$(UNIT_SRCS))
 
 .PHONY: all check unit fuzz guests format format-check clean
-all: $(BUILD)/mica
+all: $(BUILD)/mica $(if $(wildcard $(MICAD_SRCS)),$(BUILD)/micad)
 
 $(BUILD)/mica: $(RELEASE_OBJS)
 	$(CC) $(HARDEN_LDFLAGS) -o $@ $^ $(LIBS)
+
+MICAD_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(MICAD_SRCS))
+$(BUILD)/micad: $(MICAD_OBJS)
+	$(CC) $(HARDEN_LDFLAGS) -o $@ $^ $(MICAD_LIBS)
+
+$(BUILD)/asan/micad: $(ASAN_LIB_OBJS) $(BUILD)/asan/src/micad.o
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(MICAD_LIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -66,7 +79,7 @@ $(BUILD)/asan/mica: $(ASAN_LIB_OBJS) $(ASAN_MAIN_OBJS)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/asan/unit-tests: $(ASAN_LIB_OBJS) $(UNIT_OBJS)
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(MICAD_LIBS)
 
 $(BUILD)/asan/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -84,7 +97,7 @@ $(BUILD)/fuzz/obj/%.o: %.c
 	$(FUZZ_CC) $(BASE_CFLAGS) -Wno-unknown-warning-option $(FUZZ_FLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(FUZZ_LIB_OBJS)
-	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(MICAD_LIBS)
 
 fuzz: $(FUZZ_BINS)
 

@@ -41,7 +41,10 @@
 	X(virtio_rng)     \
 	X(xlcfg)          \
 	X(domcfg)         \
-	X(control)
+	X(control)        \
+	X(micad_state)    \
+	X(micad_api)      \
+	X(cli_verbs)
 
 /*
  * Weak references: a listed suite whose file is missing is reported as a
