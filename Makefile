@@ -13,12 +13,15 @@ BUILD ?= build
 
 # The VMM, except main.c (which the unit tests replace with their runner):
 # every .c file under src/, one directory per layer (docs/design.md).
-LIB_SRCS := $(sort $(filter-out src/main.c src/micad.c,$(wildcard src/*.c \
-	src/*/*.c src/*/*/*.c)))
+# micad's own parts (src/toolstack/micad_*.c) link SQLite and libmicrohttpd
+# directly, so they stay out of mica: micad and the unit tests add them.
+MICAD_LIB_SRCS := $(sort $(wildcard src/toolstack/micad_*.c))
+LIB_SRCS := $(sort $(filter-out src/main.c src/micad.c $(MICAD_LIB_SRCS), \
+	$(wildcard src/*.c src/*/*.c src/*/*/*.c)))
 
 MAIN_SRCS := src/main.c
 # micad, the toolstack daemon: its own main, the same library objects.
-MICAD_SRCS := src/micad.c
+MICAD_SRCS := $(MICAD_LIB_SRCS) src/micad.c
 
 # The unit tests: tests/unit/main.c lists the suites.
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
@@ -56,6 +59,7 @@ RELEASE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(MAIN_SRCS))
 ASAN_LIB_OBJS := $(patsubst %.c,$(BUILD)/asan/%.o,$(LIB_SRCS))
 ASAN_MAIN_OBJS := $(patsubst %.c,$(BUILD)/asan/%.o,$(MAIN_SRCS))
 UNIT_OBJS := $(patsubst %.c,$(BUILD)/asan/%.o,$(UNIT_SRCS))
+ASAN_MICAD_OBJS := $(patsubst %.c,$(BUILD)/asan/%.o,$(MICAD_SRCS))
 
 .PHONY: all check unit fuzz guests format format-check clean
 all: $(BUILD)/mica $(if $(wildcard $(MICAD_SRCS)),$(BUILD)/micad)
@@ -67,7 +71,7 @@ MICAD_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(MICAD_SRCS))
 $(BUILD)/micad: $(MICAD_OBJS)
 	$(CC) $(HARDEN_LDFLAGS) -o $@ $^ $(MICAD_LIBS)
 
-$(BUILD)/asan/micad: $(ASAN_LIB_OBJS) $(BUILD)/asan/src/micad.o
+$(BUILD)/asan/micad: $(ASAN_LIB_OBJS) $(ASAN_MICAD_OBJS)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(MICAD_LIBS)
 
 $(BUILD)/%.o: %.c
@@ -78,7 +82,8 @@ $(BUILD)/%.o: %.c
 $(BUILD)/asan/mica: $(ASAN_LIB_OBJS) $(ASAN_MAIN_OBJS)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/asan/unit-tests: $(ASAN_LIB_OBJS) $(UNIT_OBJS)
+$(BUILD)/asan/unit-tests: $(ASAN_LIB_OBJS) $(UNIT_OBJS) \
+	$(filter-out %/src/micad.o,$(ASAN_MICAD_OBJS))
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(MICAD_LIBS)
 
 $(BUILD)/asan/%.o: %.c
@@ -118,5 +123,5 @@ format-check:
 clean:
 	rm -rf $(BUILD)
 
--include $(RELEASE_OBJS:.o=.d) $(ASAN_LIB_OBJS:.o=.d) $(ASAN_MAIN_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) \
+-include $(RELEASE_OBJS:.o=.d) $(MICAD_OBJS:.o=.d) $(ASAN_MICAD_OBJS:.o=.d) $(ASAN_LIB_OBJS:.o=.d) $(ASAN_MAIN_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) \
 	$(FUZZ_LIB_OBJS:.o=.d)

@@ -13,7 +13,7 @@
 # image of BLK_MB MiB in L1's tmpfs (no file system: blkbench uses the
 # device itself), cache=writeback under both VMMs.
 . "$NESTED_LIB"
-REP_FROM=1 REP_TO=1 ORDER="mica qemu" BLK_SECS=3 NET_BYTES=4M BLK_MB=256
+REP_FROM=1 REP_TO=1 ORDER="mica qemu" BLK_SECS=3 NET_BYTES=4M BLK_MB=256 ROWS=
 [ -f "$EXTRA/bench.conf" ] && . "$EXTRA/bench.conf"
 for v in mica qemu; do
 	bin=$MICA
@@ -55,6 +55,7 @@ source=$!
 trap 'kill $sink $source 2>/dev/null; ip netns del $ns 2>/dev/null' EXIT
 
 cmdline="console=ttyS0 quiet panic=-1 mica.test=script mica.blksecs=$BLK_SECS mica.netbytes=$NET_BYTES"
+[ -z "$ROWS" ] || cmdline="$cmdline mica.rows=$ROWS"
 set -- --memory 512M --cpus 1 --timeout 300 --initrd "$initrd" --cmdline "$cmdline" \
 	--disk "path=$img,serial=vt-bench" \
 	--net "user,mac=52:54:00:12:34:56" --net "tap=vtap0,mac=52:54:00:12:34:57" \

@@ -5,15 +5,16 @@
 # initramfs, same disk image, same nested host, in one run.
 #
 #   bench/virtio-nested.sh [--reps N] [--blk-secs S] [--net-bytes SIZE]
-#                          (defaults 5, 3, 4M)
+#                          [--rows ROW,ROW...]   (defaults 6, 3, 4M, all)
 #
 # In the nested KVM host of tests/nested/ (or directly on a host with
 # hardware KVM), mica and QEMU alternately boot Debian's cloud kernel,
 # 1 vCPU, 512 MiB, with one virtio-blk disk (a raw 256 MiB image in L1's
 # tmpfs, cache=writeback), one virtio-net on slirp and one on a tap device.
 # One L1 boot per repetition, each with one boot of each VMM (who goes first
-# alternates): the emulated L1 now and then stalls for good under this load
-# (README of tests/nested), and then only that repetition is lost.
+# alternates; the second often measures better, so N should be even): the
+# emulated L1 now and then stalls for good under this load (README of
+# tests/nested), and then only that repetition is lost.
 # In each boot the guest (bench/virtio-nested-guest.sh) measures:
 #   blk  sequential 1 MiB reads and writes (MB/s) and random 4 KiB reads and
 #        writes (IOPS), O_DIRECT on the raw device, one request in flight
@@ -21,6 +22,9 @@
 #   net  bulk TCP of SIZE bytes, guest -> L1 (tx) and L1 -> guest (rx), over
 #        slirp and over the tap (tests/tools/tcpxfer.c; the time runs until
 #        the receiver has everything)
+# --rows measures only the rows named (blk-read-1M, blk-write-1M,
+# blk-randread-4K, blk-randwrite-4K, net-user-tx, net-user-rx, net-tap-tx,
+# net-tap-rx): a quicker run to iterate on one row.
 # Reports the median of the N boots per VMM and mica/QEMU (above 1: mica is
 # faster); the table also goes to build/bench/virtio-nested.txt. QEMU runs
 # without vhost-net (L1 does not load it): both VMMs move packets in
@@ -28,7 +32,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../tests/nested/lib.sh"
 
-reps=5 blk_secs=3 net_bytes=4M
+reps=6 blk_secs=3 net_bytes=4M rows_only=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--reps)
@@ -43,6 +47,10 @@ while [ $# -gt 0 ]; do
 		net_bytes=${2:-}
 		shift 2
 		;;
+	--rows)
+		rows_only=${2:-}
+		shift 2
+		;;
 	-h | --help)
 		nested_usage
 		exit 0
@@ -53,6 +61,7 @@ done
 case "$reps" in "" | *[!0-9]* | 0) nested_die "--reps wants a positive number" ;; esac
 case "$blk_secs" in "" | *[!0-9]* | 0) nested_die "--blk-secs wants a positive number" ;; esac
 case "$net_bytes" in "" | *[!0-9KMG]*) nested_die "--net-bytes wants a size like 4M" ;; esac
+case "$rows_only" in *[!a-zA-Z0-9,-]*) nested_die "--rows wants names like net-user-tx,blk-randwrite-4K" ;; esac
 [ -x "$MICA_ROOT/build/mica" ] || nested_die "build/mica missing: build it with make"
 
 outdir="$MICA_ROOT/build/bench"
@@ -67,8 +76,8 @@ lost=0
 for ((r = 1; r <= reps; r++)); do
 	order="mica qemu"
 	((r % 2)) || order="qemu mica"
-	printf 'REP_FROM=%s\nREP_TO=%s\nORDER="%s"\nBLK_SECS=%s\nNET_BYTES=%s\n' \
-		"$r" "$r" "$order" "$blk_secs" "$net_bytes" >"$work/bench.conf"
+	printf 'REP_FROM=%s\nREP_TO=%s\nORDER="%s"\nBLK_SECS=%s\nNET_BYTES=%s\nROWS=%s\n' \
+		"$r" "$r" "$order" "$blk_secs" "$net_bytes" "$rows_only" >"$work/bench.conf"
 	set +o pipefail
 	nested_run --timeout 400 --with-qemu "$MICA_ROOT/bench/virtio-nested-l1.sh" \
 		"$work/bench.conf" "$work/virtio-nested-guest.sh" | tee -a "$work/out"
@@ -116,6 +125,7 @@ net-tap-rx:Mbit/s:TCP tap host->guest"
 	echo "kernel: Debian cloud $(cat "$KERNELS_DIR/cloud/version") with its virtio modules, 1 vCPU, 512 MiB;"
 	echo "blk: raw 256 MiB image in L1 tmpfs, O_DIRECT in the guest, QD1, ${blk_secs} s per row;"
 	echo "net: $net_bytes per transfer; $reps boots per VMM, alternating, one L1 boot per pair;"
+	[ -z "$rows_only" ] || echo "rows: only $rows_only"
 	echo "median (best) of the boots; $lost of $reps repetitions lost to a stalled L1;"
 	echo "boots measured: $(boots mica) mica, $(boots qemu) QEMU"
 	echo

@@ -19,8 +19,10 @@
  * depth entries never overflows.
  *
  * cache modes: writeback (default) goes through the host page cache and
- * FLUSH is fdatasync; none opens with O_DIRECT (FLUSH is still fdatasync,
- * for the device's own cache and metadata); unsafe completes FLUSH at once.
+ * FLUSH is fdatasync (writes into the page cache run inline on the I/O
+ * thread: see try_inline()); none opens with O_DIRECT (FLUSH is still
+ * fdatasync, for the device's own cache and metadata); unsafe completes
+ * FLUSH at once.
  * A FLUSH completes successfully only after fdatasync succeeded; after one
  * failed, every later FLUSH fails until block_clear_flush_error() (a device
  * reset), since the kernel may have dropped the dirty pages it could not
@@ -58,6 +60,8 @@
 #define BOUNCE_CHUNK (64u << 10)
 #define ZERO_CHUNK (1u << 20)
 #define MAX_ALIGN (64u << 10)
+/* Largest buffered write done inline (see try_inline()). */
+#define INLINE_MAX (1u << 20)
 
 enum zero_method {
 	ZERO_UNSET,
@@ -102,6 +106,7 @@ struct block {
 	bool cancel; /* block_drain(): stop multi-part requests */
 	bool flush_failed;
 	bool no_punch, no_zero_range;
+	bool no_nowait; /* pwritev2(RWF_NOWAIT) said EOPNOTSUPP */
 	bool fail_flush; /* fault injection */
 };
 
@@ -460,12 +465,51 @@ static int prep_uring(struct block_queue *q, struct block_req *req,
 	return 0;
 }
 
+/*
+ * A write through the page cache (cache=writeback or unsafe) runs on the
+ * calling thread, the device's I/O thread, instead of in io_uring: io_uring
+ * cannot do a buffered write without blocking on most file systems (tmpfs,
+ * and any without FMODE_BUF_WASYNC), so it hands each one to an io-wq
+ * worker thread and the request pays two thread wake-ups. In the nested
+ * benchmark host (Linux 6.1, image on tmpfs) a 4 KiB write took 0.7-3.5 ms
+ * that way and 19 us inline. pwritev2(RWF_NOWAIT) goes first, where the
+ * file system has it, so that a write that would wait for I/O (dirty
+ * throttling, a page to read in) still goes to io_uring; where it has not
+ * (EOPNOTSUPP, remembered), a plain pwritev() of at most INLINE_MAX bytes
+ * only copies into the page cache. cache=none (O_DIRECT) and reads stay
+ * in io_uring, which completes page-cache reads without a worker.
+ * Returns true when the write ran, with its result in *res.
+ */
+static bool try_inline(struct block *b, const struct block_req *req,
+		       const struct subop *s, int *res)
+{
+	ssize_t n;
+
+	if (s->kind != SUB_WRITEV || b->cache == DISK_CACHE_NONE ||
+	    req->chunk > INLINE_MAX)
+		return false;
+	if (!b->no_nowait) {
+		n = pwritev2(b->fd, s->iov, (int)s->iovcnt, (off_t)s->off,
+			     RWF_NOWAIT);
+		if (n < 0 && errno == EAGAIN)
+			return false;
+		if (n >= 0 || errno != EOPNOTSUPP) {
+			*res = n < 0 ? -errno :
+				       (n > INT32_MAX ? INT32_MAX : (int)n);
+			return true;
+		}
+		b->no_nowait = true;
+	}
+	*res = run_sync(b, s);
+	return true;
+}
+
 /* Starts req's next sub-operation, or finishes it. */
 static void advance(struct block_queue *q, struct block_req *req)
 {
 	struct block *b = q->b;
 	struct subop s = { 0 };
-	int r;
+	int r, res;
 
 	for (;;) {
 		r = next_subop(b, req, &s);
@@ -473,13 +517,15 @@ static void advance(struct block_queue *q, struct block_req *req)
 			finish(q, req, r);
 			return;
 		}
-		if (q->has_ring) {
+		if (!q->has_ring) {
+			res = run_sync(b, &s);
+		} else if (!try_inline(b, req, &s, &res)) {
 			r = prep_uring(q, req, &s);
 			if (r)
 				finish(q, req, r);
 			return;
 		}
-		r = handle_result(b, req, run_sync(b, &s));
+		r = handle_result(b, req, res);
 		if (r <= 0) {
 			finish(q, req, r);
 			return;

@@ -14,7 +14,7 @@
  * happens on the device's I/O thread, except net_*_new() and destroy(),
  * which run on the thread that builds and tears down the VM while the I/O
  * thread is stopped or not yet using the backend. A backend that needs a
- * thread of its own (slirp) hides it behind this interface.
+ * thread of its own hides it behind this interface.
  *
  * Flow control:
  *  - tx: send() returns -EAGAIN when the backend cannot take the frame now;

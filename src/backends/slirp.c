@@ -12,27 +12,34 @@
  * of payload.
  *
  * Guest-controlled: every frame the guest sends, which goes to slirp_input()
- * (libslirp parses it); the sizes are checked here first.
+ * (libslirp parses it); the sizes are checked here first, and the frame is
+ * copied out of the guest's buffers before libslirp sees it.
  *
- * Threads: libslirp is not thread safe, so one thread, "slirp", owns the
- * Slirp instance: it polls slirp's sockets, runs its timers and feeds it
- * the guest's frames. Frames cross between that thread and the device's
- * I/O thread through two bounded rings under one lock, each with an eventfd
- * signalled when a ring goes from empty to non-empty:
+ * Threads: libslirp is not thread safe, and it runs on the device's I/O
+ * thread, like QEMU runs it in its main loop: a frame the guest sends goes
+ * straight into slirp_input() from send(), and the frames slirp makes (the
+ * ACKs of a TCP stream, data for the guest) wait in a ring until the device
+ * takes them with recv(). No frame crosses threads, so a TCP segment and its
+ * ACK cost no thread wake-up (an earlier version ran slirp on a thread of
+ * its own and paid two wake-ups per round trip).
  *
- *  - tx (guest -> slirp): send() copies the frame into the ring and wakes
- *    the slirp thread; a full ring answers -EAGAIN, and the slirp thread
- *    calls tx_ready() (through dev_fd) once it has drained the ring.
- *  - rx (slirp -> guest): slirp's send_packet copies into the ring and
- *    wakes the device (dev_fd -> rx_ready()); recv() takes frames out. When
- *    the guest does not take them, the ring fills: above SLIRP_RX_HIGH the
- *    slirp thread stops polling its sockets for input (TCP flow control
- *    then holds the host's senders), and below SLIRP_RX_LOW it starts again.
- *    Frames slirp makes by itself (ARP, DHCP, ACKs) when the ring is full
- *    are dropped and counted, as libslirp allows.
+ * The I/O thread watches two descriptors of ours:
+ *  - epfd, an epoll set that mirrors what slirp_pollfds_fill() last asked
+ *    for (its sockets and events) plus a timerfd for slirp's timers and
+ *    timeouts: readable when one of them is ready;
+ *  - kick_fd, an eventfd we signal ourselves to run a round soon and hand
+ *    waiting frames to the device: after frames from the guest (they may
+ *    open or close sockets and make answers), when the guest took frames
+ *    and slirp may read its sockets again, or when libslirp asks (notify).
+ * A round polls the sockets of the last fill without blocking, runs the
+ * timers, calls slirp_pollfds_poll(), then fills again and brings the epoll
+ * set and the timer up to date (epoll_ctl only for what changed).
  *
- * Lock order: the ring lock is a leaf; neither thread calls out (slirp,
- * the port) while holding it.
+ * rx flow control: above SLIRP_RX_HIGH frames waiting for the guest, the
+ * fill asks for no socket input (TCP flow control then holds the host's
+ * senders), below SLIRP_RX_LOW it asks again. Frames slirp makes by itself
+ * (ARP, DHCP, ACKs) when the ring is full are dropped and counted, as
+ * libslirp allows.
  */
 #include "backends/slirp.h"
 
@@ -40,12 +47,13 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <slirp/libslirp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -57,8 +65,9 @@
 #define SLIRP_RX_SLOTS 512u
 #define SLIRP_RX_HIGH 384u /* stop reading slirp's sockets */
 #define SLIRP_RX_LOW 128u /* and start again */
-#define SLIRP_TX_SLOTS 256u
 #define SLIRP_MAX_POLLFDS 65536u
+#define SLIRP_MAX_FD (1 << 20) /* descriptors we can put in the epoll set */
+#define REG_ON (1u << 31) /* in struct slirp_be.reg: registered */
 
 struct frame_ring {
 	uint8_t (*buf)[SLIRP_SLOT];
@@ -66,7 +75,7 @@ struct frame_ring {
 	unsigned int size, head, count;
 };
 
-/* A libslirp timer; only the slirp thread touches the list. */
+/* A libslirp timer. */
 struct slirp_timer {
 	struct slirp_timer *next;
 	int64_t expire_ms; /* on clock_ns() / 1e6; -1: not armed */
@@ -76,28 +85,31 @@ struct slirp_timer {
 	void *cb_opaque;
 };
 
+/* Everything below is the I/O thread's (or the builder's, before attach). */
 struct slirp_be {
 	struct netbe be; /* first: ops get a struct netbe * */
 	Slirp *slirp;
-	int wake_fd; /* wakes the slirp thread: tx frames, rx space, stop */
-	int dev_fd; /* wakes the device: rx frames, tx space */
-	pthread_t thread;
-	bool thread_started;
+	int epfd; /* slirp's sockets and timer_fd */
+	int timer_fd;
+	int kick_fd;
+	bool kicked; /* kick_fd signalled and not handled yet */
+	bool in_round;
 
-	pthread_mutex_t lock; /* the rings, the flags below, be.stats */
-	struct frame_ring rx, tx;
-	bool stop;
-	bool tx_waiting; /* the device got -EAGAIN */
-	bool tx_wake; /* ... and may send again: tell it */
-	bool throttled; /* the slirp thread ignores socket input */
+	struct frame_ring rx;
+	bool rx_on;
+	bool throttled; /* the last fill asked for no socket input */
 
-	bool rx_on; /* I/O thread only */
-
-	/* The slirp thread's. */
+	/* The last fill: slirp's socket indices point into this. */
 	struct pollfd *pfd;
 	unsigned int nr_pfd, cap_pfd;
-	bool pfd_overflow;
-	bool poll_throttled; /* throttled, as of this poll round */
+	bool pfd_overflow, warned_overflow;
+	/* Per descriptor: REG_ON | the epoll events registered, or 0. */
+	uint32_t *reg;
+	uint32_t *reg_seen; /* the fill that last asked for it */
+	unsigned int cap_reg, max_reg; /* max_reg: highest registered + 1 */
+	uint32_t fill_no;
+	int64_t armed_ms; /* timer_fd's deadline, -1: disarmed */
+
 	struct slirp_timer *timers;
 	uint8_t frame[SLIRP_SLOT];
 };
@@ -105,6 +117,11 @@ struct slirp_be {
 static struct slirp_be *to_slirp(struct netbe *be)
 {
 	return (struct slirp_be *)be;
+}
+
+static int64_t now_ms(void)
+{
+	return (int64_t)(clock_ns() / 1000000);
 }
 
 static int ring_init(struct frame_ring *r, unsigned int size)
@@ -136,26 +153,32 @@ static void ring_pop(struct frame_ring *r)
 	r->count--;
 }
 
-/* ---- slirp thread: callbacks from libslirp ---- */
+/* Asks for a round (and a look at the rx ring) on the next loop turn. */
+static void kick(struct slirp_be *s)
+{
+	if (s->kicked)
+		return;
+	s->kicked = true;
+	event_signal(s->kick_fd);
+}
+
+/* ---- callbacks from libslirp ---- */
 
 static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
 {
 	struct slirp_be *s = opaque;
-	bool wake = false;
+	unsigned int slot;
 
-	pthread_mutex_lock(&s->lock);
 	if (len > SLIRP_SLOT || s->rx.count == s->rx.size) {
 		s->be.stats.rx_dropped++;
-	} else {
-		unsigned int slot = ring_tail(&s->rx);
-
-		memcpy(s->rx.buf[slot], buf, len);
-		s->rx.len[slot] = (uint16_t)len;
-		wake = ++s->rx.count == 1;
+		return (ssize_t)len;
 	}
-	pthread_mutex_unlock(&s->lock);
-	if (wake)
-		event_signal(s->dev_fd);
+	slot = ring_tail(&s->rx);
+	memcpy(s->rx.buf[slot], buf, len);
+	s->rx.len[slot] = (uint16_t)len;
+	/* A round tells the device when it ends; from send(), the kick does. */
+	if (++s->rx.count == 1 && !s->in_round)
+		kick(s);
 	return (ssize_t)len;
 }
 
@@ -222,30 +245,46 @@ static void cb_timer_free(void *timer, void *opaque)
 
 static void cb_timer_mod(void *timer, int64_t expire_ms, void *opaque)
 {
+	struct slirp_be *s = opaque;
 	struct slirp_timer *t = timer;
 
-	(void)opaque;
-	if (t)
-		t->expire_ms = expire_ms < 0 ? 0 : expire_ms;
+	if (!t)
+		return;
+	t->expire_ms = expire_ms < 0 ? 0 : expire_ms;
+	/* The timerfd is armed when a round ends. */
+	if (!s->in_round && s->kick_fd >= 0)
+		kick(s);
+}
+
+/*
+ * A descriptor number slirp opens or closes: whatever we registered under
+ * it belongs to a closed file (epoll dropped it, or is about to).
+ */
+static void reg_forget(struct slirp_be *s, int fd, bool del)
+{
+	if (fd < 0 || (unsigned int)fd >= s->cap_reg || !s->reg[fd])
+		return;
+	if (del)
+		epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
+	s->reg[fd] = 0;
 }
 
 static void cb_register_poll_fd(int fd, void *opaque)
 {
-	(void)fd;
-	(void)opaque;
+	reg_forget(opaque, fd, false);
 }
 
 static void cb_unregister_poll_fd(int fd, void *opaque)
 {
-	(void)fd;
-	(void)opaque;
+	reg_forget(opaque, fd, true);
 }
 
 static void cb_notify(void *opaque)
 {
 	struct slirp_be *s = opaque;
 
-	event_signal(s->wake_fd);
+	if (!s->in_round && s->kick_fd >= 0)
+		kick(s);
 }
 
 static const SlirpCb slirp_callbacks = {
@@ -261,7 +300,7 @@ static const SlirpCb slirp_callbacks = {
 	.timer_new_opaque = cb_timer_new_opaque,
 };
 
-/* ---- slirp thread: the poll loop ---- */
+/* ---- rounds: polling slirp's sockets from the I/O thread ---- */
 
 static int pfd_add(struct slirp_be *s, int fd, short events)
 {
@@ -291,7 +330,7 @@ static int cb_add_poll(int fd, int events, void *opaque)
 	short ev = 0;
 
 	/* Throttled: no socket input until the guest took its frames. */
-	if ((events & SLIRP_POLL_IN) && !s->poll_throttled)
+	if ((events & SLIRP_POLL_IN) && !s->throttled)
 		ev |= POLLIN;
 	if (events & SLIRP_POLL_OUT)
 		ev |= POLLOUT;
@@ -323,7 +362,7 @@ static int cb_get_revents(int idx, void *opaque)
 }
 
 /* Milliseconds until the earliest timer, or -1. */
-static int64_t timers_next_ms(struct slirp_be *s, int64_t now_ms)
+static int64_t timers_next_ms(struct slirp_be *s, int64_t now)
 {
 	int64_t best = -1;
 	struct slirp_timer *t;
@@ -333,7 +372,7 @@ static int64_t timers_next_ms(struct slirp_be *s, int64_t now_ms)
 
 		if (t->expire_ms < 0)
 			continue;
-		left = t->expire_ms > now_ms ? t->expire_ms - now_ms : 0;
+		left = t->expire_ms > now ? t->expire_ms - now : 0;
 		if (best < 0 || left < best)
 			best = left;
 	}
@@ -342,7 +381,7 @@ static int64_t timers_next_ms(struct slirp_be *s, int64_t now_ms)
 
 static void timers_run(struct slirp_be *s)
 {
-	int64_t now_ms = (int64_t)(clock_ns() / 1000000);
+	int64_t now = now_ms();
 	unsigned int fired;
 
 	/* A callback may free or re-arm timers: restart after each one. */
@@ -350,7 +389,7 @@ static void timers_run(struct slirp_be *s)
 		struct slirp_timer *t;
 
 		for (t = s->timers; t; t = t->next)
-			if (t->expire_ms >= 0 && t->expire_ms <= now_ms)
+			if (t->expire_ms >= 0 && t->expire_ms <= now)
 				break;
 		if (!t)
 			return;
@@ -362,108 +401,193 @@ static void timers_run(struct slirp_be *s)
 	}
 }
 
-/* Feeds the guest's frames to slirp. Returns whether some are left. */
-static bool drain_tx(struct slirp_be *s)
+static uint32_t to_epoll(short ev)
 {
-	unsigned int n;
-	bool wake_dev = false, more = false;
-
-	for (n = 0;; n++) {
-		uint16_t len;
-
-		pthread_mutex_lock(&s->lock);
-		if (!s->tx.count || n == s->tx.size) {
-			more = s->tx.count != 0;
-			if (!more && s->tx_waiting) {
-				s->tx_waiting = false;
-				s->tx_wake = true;
-				wake_dev = true;
-			}
-			pthread_mutex_unlock(&s->lock);
-			break;
-		}
-		len = s->tx.len[s->tx.head];
-		memcpy(s->frame, s->tx.buf[s->tx.head], len);
-		ring_pop(&s->tx);
-		pthread_mutex_unlock(&s->lock);
-		slirp_input(s->slirp, s->frame, len);
-	}
-	if (wake_dev)
-		event_signal(s->dev_fd);
-	return more;
+	return (ev & POLLIN ? (uint32_t)EPOLLIN : 0) |
+	       (ev & POLLOUT ? (uint32_t)EPOLLOUT : 0) |
+	       (ev & POLLPRI ? (uint32_t)EPOLLPRI : 0);
 }
 
-static void *slirp_thread(void *opaque)
+static bool reg_grow(struct slirp_be *s, int fd)
 {
-	struct slirp_be *s = opaque;
+	unsigned int cap = s->cap_reg ? s->cap_reg : 64;
+	uint32_t *r, *seen;
 
-	for (;;) {
-		uint32_t timeout = UINT32_MAX;
-		int64_t now_ms, next;
-		int r, ms;
+	while (cap <= (unsigned int)fd)
+		cap *= 2;
+	r = realloc(s->reg, cap * sizeof(*r));
+	if (!r)
+		return false;
+	s->reg = r;
+	seen = realloc(s->reg_seen, cap * sizeof(*seen));
+	if (!seen)
+		return false;
+	s->reg_seen = seen;
+	memset(s->reg + s->cap_reg, 0, (cap - s->cap_reg) * sizeof(*r));
+	memset(s->reg_seen + s->cap_reg, 0, (cap - s->cap_reg) * sizeof(*r));
+	s->cap_reg = cap;
+	return true;
+}
 
-		pthread_mutex_lock(&s->lock);
-		if (s->stop) {
-			pthread_mutex_unlock(&s->lock);
-			break;
-		}
-		s->throttled = s->rx.count >= SLIRP_RX_HIGH;
-		s->poll_throttled = s->throttled;
-		pthread_mutex_unlock(&s->lock);
+/* Makes the epoll set hold fd with the events of poll entry p. */
+static void reg_sync_one(struct slirp_be *s, const struct pollfd *p)
+{
+	struct epoll_event ev = { .events = to_epoll(p->events),
+				  .data.fd = p->fd };
+	int fd = p->fd;
 
-		s->nr_pfd = 0;
-		s->pfd_overflow = false;
-		pfd_add(s, s->wake_fd, POLLIN);
-		slirp_pollfds_fill(s->slirp, &timeout, cb_add_poll, s);
-		if (s->pfd_overflow)
-			log_warn("virtio-net (user): too many sockets to "
-				 "poll");
-
-		now_ms = (int64_t)(clock_ns() / 1000000);
-		next = timers_next_ms(s, now_ms);
-		if (timeout != UINT32_MAX && (next < 0 || timeout < next))
-			next = timeout;
-		ms = next < 0 ? -1 : next > INT_MAX ? INT_MAX : (int)next;
-
-		r = s->nr_pfd ? poll(s->pfd, s->nr_pfd, ms) : -1;
-		if (r > 0 && (s->pfd[0].revents & POLLIN))
-			event_drain(s->wake_fd);
-		if (drain_tx(s))
-			event_signal(s->wake_fd);
-		timers_run(s);
-		slirp_pollfds_poll(s->slirp, r < 0, cb_get_revents, s);
+	if (fd < 0 || fd >= SLIRP_MAX_FD ||
+	    ((unsigned int)fd >= s->cap_reg && !reg_grow(s, fd))) {
+		s->pfd_overflow = true;
+		return;
 	}
-	return NULL;
+	s->reg_seen[fd] = s->fill_no;
+	if (s->reg[fd] == (REG_ON | ev.events))
+		return;
+	if (s->reg[fd] && !epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev)) {
+		s->reg[fd] = REG_ON | ev.events;
+		return;
+	}
+	/* Not registered, or a new file under an old number. */
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) &&
+	    (errno != EEXIST || epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev))) {
+		s->reg[fd] = 0;
+		s->pfd_overflow = true;
+		return;
+	}
+	s->reg[fd] = REG_ON | ev.events;
+	if ((unsigned int)fd >= s->max_reg)
+		s->max_reg = (unsigned int)fd + 1;
+}
+
+/* Arms timer_fd for ms from now unless it fires earlier anyway. */
+static void timer_arm(struct slirp_be *s, int64_t now, int64_t ms)
+{
+	struct itimerspec its = { .it_value = { 0 } };
+	int64_t at;
+
+	if (ms < 0)
+		return; /* a stale deadline only costs a spurious round */
+	at = now + ms;
+	if (s->armed_ms >= now && s->armed_ms <= at)
+		return;
+	its.it_value.tv_sec = at / 1000;
+	its.it_value.tv_nsec = (long)(at % 1000) * 1000000;
+	if (at == 0)
+		its.it_value.tv_nsec = 1; /* 0 would disarm */
+	if (timerfd_settime(s->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+		s->armed_ms = at;
+}
+
+/*
+ * Asks slirp what to poll and brings the epoll set and the timer up to
+ * date: descriptors slirp no longer asks for leave the set.
+ */
+static void refill(struct slirp_be *s)
+{
+	uint32_t timeout = UINT32_MAX;
+	int64_t now, next;
+	unsigned int i;
+
+	s->throttled = s->rx.count >= SLIRP_RX_HIGH;
+	s->nr_pfd = 0;
+	s->pfd_overflow = false;
+	slirp_pollfds_fill(s->slirp, &timeout, cb_add_poll, s);
+	s->fill_no++;
+	for (i = 0; i < s->nr_pfd; i++)
+		reg_sync_one(s, &s->pfd[i]);
+	for (i = 0; i < s->max_reg; i++) {
+		if (s->reg[i] && s->reg_seen[i] != s->fill_no) {
+			epoll_ctl(s->epfd, EPOLL_CTL_DEL, (int)i, NULL);
+			s->reg[i] = 0;
+		}
+	}
+	while (s->max_reg && !s->reg[s->max_reg - 1])
+		s->max_reg--;
+	if (s->pfd_overflow && !s->warned_overflow) {
+		s->warned_overflow = true;
+		log_warn("virtio-net (user): too many sockets to poll");
+	}
+	now = now_ms();
+	next = timers_next_ms(s, now);
+	if (timeout != UINT32_MAX && (next < 0 || timeout < next))
+		next = timeout;
+	timer_arm(s, now, next);
+}
+
+/* One turn of slirp: what is ready now, its timers, then a new fill. */
+static void slirp_round(struct slirp_be *s)
+{
+	uint64_t expirations;
+	int r = 0;
+
+	if (s->in_round)
+		return;
+	s->in_round = true;
+	if (read(s->timer_fd, &expirations, sizeof(expirations)) > 0)
+		s->armed_ms = -1;
+	if (s->nr_pfd) {
+		r = poll(s->pfd, s->nr_pfd, 0);
+		if (r < 0) {
+			unsigned int i;
+
+			for (i = 0; i < s->nr_pfd; i++)
+				s->pfd[i].revents = 0;
+		}
+	}
+	timers_run(s);
+	slirp_pollfds_poll(s->slirp, r < 0, cb_get_revents, s);
+	refill(s);
+	s->in_round = false;
 }
 
 /* ---- the device's I/O thread ---- */
 
-static void slirp_dev_event(void *opaque, uint32_t events)
+static void deliver(struct slirp_be *s)
+{
+	const struct net_port *port = s->be.port;
+
+	if (s->rx.count && s->rx_on)
+		port->rx_ready(port->opaque);
+}
+
+static void slirp_kick_event(void *opaque, uint32_t events)
 {
 	struct slirp_be *s = opaque;
-	const struct net_port *port = s->be.port;
-	bool tx_wake, rx_pending;
 
 	(void)events;
-	event_drain(s->dev_fd);
-	pthread_mutex_lock(&s->lock);
-	tx_wake = s->tx_wake;
-	s->tx_wake = false;
-	rx_pending = s->rx.count != 0;
-	pthread_mutex_unlock(&s->lock);
-	if (tx_wake)
-		port->tx_ready(port->opaque);
-	if (rx_pending && s->rx_on)
-		port->rx_ready(port->opaque);
+	event_drain(s->kick_fd);
+	s->kicked = false;
+	slirp_round(s);
+	deliver(s);
+}
+
+static void slirp_poll_event(void *opaque, uint32_t events)
+{
+	struct slirp_be *s = opaque;
+
+	(void)events;
+	slirp_round(s);
+	deliver(s);
 }
 
 static int slirp_attach(struct netbe *be, const struct net_port *port)
 {
 	struct slirp_be *s = to_slirp(be);
+	int r;
 
 	be->port = port;
-	return port->watch(port->opaque, s->dev_fd, EPOLLIN, slirp_dev_event,
-			   s);
+	r = port->watch(port->opaque, s->kick_fd, EPOLLIN, slirp_kick_event, s);
+	if (r)
+		return r;
+	r = port->watch(port->opaque, s->epfd, EPOLLIN, slirp_poll_event, s);
+	if (r) {
+		port->unwatch(port->opaque, s->kick_fd);
+		return r;
+	}
+	/* The first fill (hostfwd listeners) happens on the I/O thread. */
+	kick(s);
+	return 0;
 }
 
 static int slirp_send(struct netbe *be, const struct iovec *iov,
@@ -471,32 +595,20 @@ static int slirp_send(struct netbe *be, const struct iovec *iov,
 {
 	struct slirp_be *s = to_slirp(be);
 	size_t total = net_iov_len(iov, iovcnt), len;
-	unsigned int slot;
-	bool wake;
 
 	/* The header carries nothing for slirp: no offloads were offered. */
 	if (total < NET_HDR_LEN + NET_MIN_FRAME ||
 	    total - NET_HDR_LEN > SLIRP_SLOT) {
-		pthread_mutex_lock(&s->lock);
 		be->stats.tx_dropped++;
-		pthread_mutex_unlock(&s->lock);
 		return -EMSGSIZE;
 	}
 	len = total - NET_HDR_LEN;
-	pthread_mutex_lock(&s->lock);
-	if (s->tx.count == s->tx.size) {
-		s->tx_waiting = true;
-		pthread_mutex_unlock(&s->lock);
-		return -EAGAIN;
-	}
-	slot = ring_tail(&s->tx);
-	net_iov_to_buf(iov, iovcnt, NET_HDR_LEN, s->tx.buf[slot], len);
-	s->tx.len[slot] = (uint16_t)len;
-	wake = ++s->tx.count == 1;
+	/* Our copy: the guest cannot change the frame under libslirp. */
+	net_iov_to_buf(iov, iovcnt, NET_HDR_LEN, s->frame, len);
 	be->stats.tx_frames++;
-	pthread_mutex_unlock(&s->lock);
-	if (wake)
-		event_signal(s->wake_fd);
+	slirp_input(s->slirp, s->frame, (int)len);
+	/* Answers wait in the ring, and sockets may have come or gone. */
+	kick(s);
 	return 0;
 }
 
@@ -505,20 +617,14 @@ static ssize_t slirp_recv(struct netbe *be, const struct iovec *iov,
 {
 	struct slirp_be *s = to_slirp(be);
 	const struct virtio_net_hdr_v1 hdr = { .gso_type = 0 };
-	bool wake = false;
 	size_t len;
 
-	pthread_mutex_lock(&s->lock);
-	if (!s->rx.count) {
-		pthread_mutex_unlock(&s->lock);
+	if (!s->rx.count)
 		return -EAGAIN;
-	}
 	len = s->rx.len[s->rx.head];
 	if (iov) {
-		if (net_iov_len(iov, iovcnt) < NET_HDR_LEN + len) {
-			pthread_mutex_unlock(&s->lock);
+		if (net_iov_len(iov, iovcnt) < NET_HDR_LEN + len)
 			return -EMSGSIZE;
-		}
 		net_buf_to_iov(iov, iovcnt, 0, &hdr, NET_HDR_LEN);
 		net_buf_to_iov(iov, iovcnt, NET_HDR_LEN, s->rx.buf[s->rx.head],
 			       len);
@@ -527,42 +633,29 @@ static ssize_t slirp_recv(struct netbe *be, const struct iovec *iov,
 		be->stats.rx_dropped++;
 	}
 	ring_pop(&s->rx);
-	if (s->throttled && s->rx.count <= SLIRP_RX_LOW) {
-		s->throttled = false;
-		wake = true;
-	}
-	pthread_mutex_unlock(&s->lock);
-	if (wake)
-		event_signal(s->wake_fd);
+	/* Room again: the next fill asks for socket input. */
+	if (s->throttled && s->rx.count <= SLIRP_RX_LOW)
+		kick(s);
 	return (ssize_t)(NET_HDR_LEN + len);
 }
 
 static ssize_t slirp_peek(struct netbe *be)
 {
 	struct slirp_be *s = to_slirp(be);
-	ssize_t r = -EAGAIN;
 
-	pthread_mutex_lock(&s->lock);
-	if (s->rx.count)
-		r = (ssize_t)(NET_HDR_LEN + s->rx.len[s->rx.head]);
-	pthread_mutex_unlock(&s->lock);
-	return r;
+	if (!s->rx.count)
+		return -EAGAIN;
+	return (ssize_t)(NET_HDR_LEN + s->rx.len[s->rx.head]);
 }
 
 static void slirp_rx_enable(struct netbe *be, bool on)
 {
 	struct slirp_be *s = to_slirp(be);
-	bool pending;
 
 	s->rx_on = on;
-	if (!on)
-		return;
 	/* Frames that came while rx was off: tell the device again. */
-	pthread_mutex_lock(&s->lock);
-	pending = s->rx.count != 0;
-	pthread_mutex_unlock(&s->lock);
-	if (pending)
-		event_signal(s->dev_fd);
+	if (on && s->rx.count)
+		kick(s);
 }
 
 static int slirp_set_offloads(struct netbe *be, uint32_t offloads)
@@ -574,17 +667,11 @@ static int slirp_set_offloads(struct netbe *be, uint32_t offloads)
 static void slirp_reset(struct netbe *be)
 {
 	struct slirp_be *s = to_slirp(be);
-	bool wake;
 
 	s->rx_on = false;
-	pthread_mutex_lock(&s->lock);
 	s->rx.head = s->rx.count = 0;
-	s->tx_waiting = s->tx_wake = false;
-	wake = s->throttled;
-	s->throttled = false;
-	pthread_mutex_unlock(&s->lock);
-	if (wake)
-		event_signal(s->wake_fd);
+	if (s->throttled)
+		kick(s);
 }
 
 static void slirp_destroy(struct netbe *be)
@@ -592,27 +679,22 @@ static void slirp_destroy(struct netbe *be)
 	struct slirp_be *s = to_slirp(be);
 	struct slirp_timer *t;
 
-	if (s->thread_started) {
-		pthread_mutex_lock(&s->lock);
-		s->stop = true;
-		pthread_mutex_unlock(&s->lock);
-		event_signal(s->wake_fd);
-		pthread_join(s->thread, NULL);
-	}
 	if (s->slirp)
 		slirp_cleanup(s->slirp); /* frees its timers through us */
 	while ((t = s->timers)) {
 		s->timers = t->next;
 		free(t);
 	}
-	if (s->wake_fd >= 0)
-		close(s->wake_fd);
-	if (s->dev_fd >= 0)
-		close(s->dev_fd);
+	if (s->epfd >= 0)
+		close(s->epfd);
+	if (s->timer_fd >= 0)
+		close(s->timer_fd);
+	if (s->kick_fd >= 0)
+		close(s->kick_fd);
 	ring_free(&s->rx);
-	ring_free(&s->tx);
-	pthread_mutex_destroy(&s->lock);
 	free(s->pfd);
+	free(s->reg);
+	free(s->reg_seen);
 	free(s);
 }
 
@@ -653,23 +735,6 @@ static int add_hostfwd(struct slirp_be *s, const struct net_hostfwd *f,
 	return -e;
 }
 
-static int slirp_start_thread(struct slirp_be *s)
-{
-	sigset_t all, old;
-	int r;
-
-	/* The thread takes no signals: main handles them with a signalfd. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = pthread_create(&s->thread, NULL, slirp_thread, s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r)
-		return -r;
-	pthread_setname_np(s->thread, "slirp");
-	s->thread_started = true;
-	return 0;
-}
-
 int net_slirp_new(struct netbe **out, const struct net_config *cfg, char *err,
 		  size_t errlen)
 {
@@ -700,19 +765,33 @@ int net_slirp_new(struct netbe **out, const struct net_config *cfg, char *err,
 		.offloads = false,
 		.mtu = NET_SLIRP_MTU,
 	};
-	s->wake_fd = s->dev_fd = -1;
-	pthread_mutex_init(&s->lock, NULL);
+	s->epfd = s->timer_fd = s->kick_fd = -1;
+	s->armed_ms = -1;
 	r = ring_init(&s->rx, SLIRP_RX_SLOTS);
-	if (!r)
-		r = ring_init(&s->tx, SLIRP_TX_SLOTS);
 	if (r) {
 		snprintf(err, errlen, "--net user: out of memory");
 		goto fail;
 	}
-	s->wake_fd = event_new();
-	s->dev_fd = event_new();
-	if (s->wake_fd < 0 || s->dev_fd < 0) {
-		r = s->wake_fd < 0 ? s->wake_fd : s->dev_fd;
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epfd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "--net user: epoll_create1: %s",
+			 strerror(-r));
+		goto fail;
+	}
+	s->timer_fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (s->timer_fd < 0 ||
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->timer_fd,
+		      &(struct epoll_event){ .events = EPOLLIN,
+					     .data.fd = s->timer_fd })) {
+		r = -errno;
+		snprintf(err, errlen, "--net user: timerfd: %s", strerror(-r));
+		goto fail;
+	}
+	s->kick_fd = event_new();
+	if (s->kick_fd < 0) {
+		r = s->kick_fd;
 		snprintf(err, errlen, "--net user: eventfd: %s", strerror(-r));
 		goto fail;
 	}
@@ -736,12 +815,6 @@ int net_slirp_new(struct netbe **out, const struct net_config *cfg, char *err,
 				errlen);
 		if (r)
 			goto fail;
-	}
-	r = slirp_start_thread(s);
-	if (r) {
-		snprintf(err, errlen, "--net user: cannot start a thread: %s",
-			 strerror(-r));
-		goto fail;
 	}
 	*out = &s->be;
 	return 0;

@@ -51,6 +51,18 @@ const char cli_usage[] =
 	"                           virtio-rng from the host's getrandom(), at most\n"
 	"                           SIZE bytes per second (on: 1M)\n"
 	"\n"
+	"Control (for a toolstack such as micad; see docs/api-vmm.md):\n"
+	"      --api-socket PATH    serve the HTTP/JSON control API on a UNIX\n"
+	"                           socket at PATH (owner only)\n"
+	"      --console-socket PATH\n"
+	"                           the console on a UNIX socket at PATH instead\n"
+	"                           of this terminal; one client at a time\n"
+	"      --console-history SIZE\n"
+	"                           console output kept for the next client,\n"
+	"                           4K to 16M (default 64K)\n"
+	"      --status-file PATH   at exit, write {\"status\":N,\"reason\":...}\n"
+	"                           to PATH (atomically; for micad)\n"
+	"\n"
 	"Testing:\n"
 	"      --debug-exit         test device: a write of V to port 0xf4\n"
 	"                           exits with status V\n"
@@ -82,6 +94,10 @@ enum {
 	OPT_NET,
 	OPT_CONSOLE,
 	OPT_RNG,
+	OPT_API_SOCKET,
+	OPT_CONSOLE_SOCKET,
+	OPT_CONSOLE_HISTORY,
+	OPT_STATUS_FILE,
 };
 
 static const struct option run_options[] = {
@@ -97,6 +113,10 @@ static const struct option run_options[] = {
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "rng", required_argument, NULL, OPT_RNG },
+	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
+	{ "console-socket", required_argument, NULL, OPT_CONSOLE_SOCKET },
+	{ "console-history", required_argument, NULL, OPT_CONSOLE_HISTORY },
+	{ "status-file", required_argument, NULL, OPT_STATUS_FILE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
@@ -126,6 +146,41 @@ static int parse_memory(const char *arg, uint64_t *out, char *err,
 				"--memory '%s': must be a whole number of MiB",
 				arg);
 	*out = v;
+	return 0;
+}
+
+static int parse_history(const char *arg, uint64_t *out, char *err,
+			 size_t errlen)
+{
+	uint64_t v;
+	int rc = size_parse(arg, &v);
+
+	if (rc == -EINVAL)
+		return cli_fail(err, errlen,
+				"--console-history '%s': not a size "
+				"(examples: 64K, 1M)",
+				arg);
+	if (rc || v < CLI_MIN_CONSOLE_HISTORY || v > CLI_MAX_CONSOLE_HISTORY)
+		return cli_fail(err, errlen,
+				"--console-history '%s': out of range (4K to "
+				"16M)",
+				arg);
+	*out = v;
+	return 0;
+}
+
+/* A socket path: not empty, and short enough for sun_path (108 bytes). */
+static int parse_socket_path(const char *opt, const char *arg, const char **out,
+			     char *err, size_t errlen)
+{
+	if (!*arg)
+		return cli_fail(err, errlen, "%s: empty path", opt);
+	if (strlen(arg) > 107)
+		return cli_fail(err, errlen,
+				"%s: path of %zu bytes is too long for a UNIX "
+				"socket (at most 107)",
+				opt, strlen(arg));
+	*out = arg;
 	return 0;
 }
 
@@ -213,7 +268,7 @@ static int parse_run(int argc, char **argv, struct cli *cli, char *err,
 		     size_t errlen)
 {
 	struct vm_config *vm = &cli->vm;
-	bool cmdline_given = false;
+	bool cmdline_given = false, history_given = false;
 	unsigned long n;
 	int c, rc;
 
@@ -307,6 +362,32 @@ static int parse_run(int argc, char **argv, struct cli *cli, char *err,
 			if (rc)
 				return rc;
 			break;
+		case OPT_API_SOCKET:
+			rc = parse_socket_path("--api-socket", optarg,
+					       &cli->api_socket, err, errlen);
+			if (rc)
+				return rc;
+			break;
+		case OPT_CONSOLE_SOCKET:
+			rc = parse_socket_path("--console-socket", optarg,
+					       &cli->console_socket, err,
+					       errlen);
+			if (rc)
+				return rc;
+			break;
+		case OPT_CONSOLE_HISTORY:
+			rc = parse_history(optarg, &cli->console_history, err,
+					   errlen);
+			if (rc)
+				return rc;
+			history_given = true;
+			break;
+		case OPT_STATUS_FILE:
+			if (!*optarg)
+				return cli_fail(err, errlen,
+						"--status-file: empty path");
+			cli->status_file = optarg;
+			break;
 		case 'v':
 			cli->verbosity++;
 			break;
@@ -334,6 +415,16 @@ static int parse_run(int argc, char **argv, struct cli *cli, char *err,
 	rc = check_devices(vm, err, errlen);
 	if (rc)
 		return rc;
+	if (history_given && !cli->console_socket)
+		return cli_fail(err, errlen,
+				"--console-history is for --console-socket "
+				"(the terminal keeps no history)");
+	if (cli->api_socket && cli->console_socket &&
+	    !strcmp(cli->api_socket, cli->console_socket))
+		return cli_fail(err, errlen,
+				"--api-socket and --console-socket are the "
+				"same path '%s'",
+				cli->api_socket);
 	if (!*vm->kernel)
 		return cli_fail(err, errlen, "--kernel: empty path");
 	if (vm->initrd && !*vm->initrd)
@@ -354,6 +445,7 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 	cli->vm.cpus = 1;
 	cli->vm.memory = CLI_DEFAULT_MEMORY;
 	cli->vm.on_reboot = REBOOT_RESTART;
+	cli->console_history = CLI_DEFAULT_CONSOLE_HISTORY;
 
 	if (argc < 2)
 		return cli_fail(err, errlen,

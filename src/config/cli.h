@@ -4,6 +4,7 @@
 #define MICA_CONFIG_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config/config.h"
 
@@ -17,11 +18,19 @@ struct cli {
 	enum cli_command command;
 	struct vm_config vm;
 	int verbosity; /* -v: info, -vv: debug */
+	/* The process around the VM (docs/api-vmm.md). */
+	const char *api_socket; /* --api-socket PATH, or NULL */
+	const char *console_socket; /* --console-socket PATH, or NULL: stdio */
+	uint64_t console_history; /* --console-history, bytes */
+	const char *status_file; /* --status-file PATH, or NULL */
 };
 
 #define CLI_DEFAULT_CMDLINE "console=ttyS0"
 #define CLI_DEFAULT_CMDLINE_VIRTIO "console=hvc0"
 #define CLI_DEFAULT_MEMORY (512ull << 20)
+#define CLI_DEFAULT_CONSOLE_HISTORY (64ull << 10)
+#define CLI_MIN_CONSOLE_HISTORY (4ull << 10)
+#define CLI_MAX_CONSOLE_HISTORY (16ull << 20)
 
 /*
  * Parses argv. Returns 0, or -EINVAL with a message in err that names the

@@ -36,6 +36,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,8 @@ struct blk_dev {
 	bool active; /* between activate() and reset() */
 	unsigned int nr_queues;
 	struct blk_vq vqs[CONFIG_MAX_DISK_QUEUES];
+	/* Written by the I/O thread alone; see count(). */
+	_Atomic uint64_t read_bytes, write_bytes, read_ops, write_ops, flushes;
 };
 
 struct blk_req {
@@ -353,6 +356,33 @@ static void log_io_error(struct blk_dev *dev, const struct blk_req *req,
 			 dev->disk->path, what, strerror(-result));
 }
 
+/* One writer (the I/O thread): a relaxed load and store, no locked add. */
+static void count(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_store_explicit(c,
+			      atomic_load_explicit(c, memory_order_relaxed) + v,
+			      memory_order_relaxed);
+}
+
+static void count_done(struct blk_dev *dev, const struct blk_req *req)
+{
+	switch (req->type) {
+	case VIRTIO_BLK_T_IN:
+		count(&dev->read_ops, 1);
+		count(&dev->read_bytes, req->len);
+		break;
+	case VIRTIO_BLK_T_OUT:
+		count(&dev->write_ops, 1);
+		count(&dev->write_bytes, req->len);
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		count(&dev->flushes, 1);
+		break;
+	default:
+		break;
+	}
+}
+
 static void req_done(struct block_req *breq, int result)
 {
 	struct blk_req *req = breq->opaque;
@@ -369,7 +399,9 @@ static void req_done(struct block_req *breq, int result)
 	}
 	if (result)
 		log_io_error(dev, req, result);
-	else if (req->type == VIRTIO_BLK_T_IN)
+	else
+		count_done(dev, req);
+	if (!result && req->type == VIRTIO_BLK_T_IN)
 		written = (uint32_t)req->len + 1; /* <= 256 MiB + 1 */
 	complete(vq, req->elem, result ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK,
 		 written);
@@ -766,6 +798,31 @@ static int virtio_blk_realize(void *state, const struct device_host *host)
 		}
 		s->nr++;
 	}
+	return 0;
+}
+
+int virtio_blk_get_stats(void *state, unsigned int i, const char **name,
+			 struct virtio_blk_stats *out)
+{
+	const struct virtio_blk_state *s = state;
+	const struct blk_dev *dev;
+
+	if (i >= s->nr)
+		return -ENOENT;
+	dev = s->devs[i];
+	*name = dev->name;
+	*out = (struct virtio_blk_stats){
+		.read_bytes = atomic_load_explicit(&dev->read_bytes,
+						   memory_order_relaxed),
+		.write_bytes = atomic_load_explicit(&dev->write_bytes,
+						    memory_order_relaxed),
+		.read_ops = atomic_load_explicit(&dev->read_ops,
+						 memory_order_relaxed),
+		.write_ops = atomic_load_explicit(&dev->write_ops,
+						  memory_order_relaxed),
+		.flushes = atomic_load_explicit(&dev->flushes,
+						memory_order_relaxed),
+	};
 	return 0;
 }
 

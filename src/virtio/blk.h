@@ -74,6 +74,21 @@ extern const struct device_type virtio_blk_type;
 #define VIRTIO_BLK_MAX_RANGES 32 /* max_discard_seg, max_write_zeroes_seg */
 #define VIRTIO_BLK_MAX_RANGE_SECTORS (1u << 21) /* 1 GiB per range */
 
+/*
+ * Requests that completed successfully, per disk: counted by the disk's I/O
+ * thread, read from any thread (the control API's stats).
+ */
+struct virtio_blk_stats {
+	uint64_t read_bytes, write_bytes, read_ops, write_ops, flushes;
+};
+
+/*
+ * Disk i of a realized virtio_blk_type state: its name ("virtio-blk0")
+ * and counters. Returns 0, or -ENOENT past the last disk. Any thread.
+ */
+int virtio_blk_get_stats(void *state, unsigned int i, const char **name,
+			 struct virtio_blk_stats *out);
+
 /* What a request is checked against. */
 struct virtio_blk_limits {
 	uint64_t capacity; /* 512-byte sectors */

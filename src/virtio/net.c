@@ -99,6 +99,14 @@ static bool has(const struct virtio_net *n, unsigned int bit)
 	return n->features & F(bit);
 }
 
+/* Counters have one writer, the I/O thread: no read-modify-write needed. */
+static void count(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_store_explicit(c,
+			      atomic_load_explicit(c, memory_order_relaxed) + v,
+			      memory_order_relaxed);
+}
+
 /* ---- what the device asks of its transport (or of a test) ---- */
 
 static void net_interrupt(struct virtio_net *n, unsigned int q)
@@ -294,13 +302,14 @@ static void rx_complete(struct virtio_net *n, size_t len)
 		left -= take;
 		virtq_push(n->rxq, e, (uint32_t)take);
 	}
-	n->stats.rx_frames++;
+	count(&n->stats.rx_frames, 1);
+	count(&n->stats.rx_bytes, len - NET_HDR_LEN);
 }
 
 static void rx_drop(struct virtio_net *n, ssize_t need)
 {
 	n->be->ops->recv(n->be, NULL, 0);
-	n->stats.rx_dropped++;
+	count(&n->stats.rx_dropped, 1);
 	log_guest("%s: dropped a %zd-byte frame: larger than the receive "
 		  "buffers",
 		  n->name, need - (ssize_t)NET_HDR_LEN);
@@ -412,7 +421,7 @@ static int tx_one(struct virtio_net *n, struct virtq_elem *e)
 
 	if (e->out_len < NET_HDR_LEN) {
 		virtq_elem_free(e);
-		n->stats.tx_bad_chains++;
+		count(&n->stats.tx_bad_chains, 1);
 		net_needs_reset(n, "transmit chain without room "
 				   "for the header");
 		return -EIO;
@@ -460,12 +469,13 @@ static int tx_one(struct virtio_net *n, struct virtq_elem *e)
 		return -EAGAIN;
 	if (r < 0)
 		goto drop;
-	n->stats.tx_frames++;
+	count(&n->stats.tx_frames, 1);
+	count(&n->stats.tx_bytes, frame_len);
 	virtq_push(n->txq, e, 0);
 	return 0;
 
 drop:
-	n->stats.tx_dropped++;
+	count(&n->stats.tx_dropped, 1);
 	virtq_push(n->txq, e, 0);
 	return 0;
 }
@@ -874,6 +884,35 @@ static int virtio_net_realize(void *state, const struct device_host *host)
 		}
 		set->nr++;
 	}
+	return 0;
+}
+
+int virtio_net_get_counters(void *state, unsigned int i, const char **name,
+			    struct virtio_net_counters *out)
+{
+	const struct net_set *set = state;
+	const struct virtio_net_stats *st;
+
+	if (i >= set->nr)
+		return -ENOENT;
+	st = &set->dev[i]->stats;
+	*name = set->dev[i]->name;
+	*out = (struct virtio_net_counters){
+		.rx_bytes = atomic_load_explicit(&st->rx_bytes,
+						 memory_order_relaxed),
+		.tx_bytes = atomic_load_explicit(&st->tx_bytes,
+						 memory_order_relaxed),
+		.rx_packets = atomic_load_explicit(&st->rx_frames,
+						   memory_order_relaxed),
+		.tx_packets = atomic_load_explicit(&st->tx_frames,
+						   memory_order_relaxed),
+		.dropped = atomic_load_explicit(&st->rx_dropped,
+						memory_order_relaxed) +
+			   atomic_load_explicit(&st->tx_dropped,
+						memory_order_relaxed) +
+			   atomic_load_explicit(&st->tx_bad_chains,
+						memory_order_relaxed),
+	};
 	return 0;
 }
 

@@ -43,13 +43,24 @@ extern const struct device_type virtio_net_type;
 #define VIRTIO_NET_NR_QUEUES 2
 #define VIRTIO_NET_QUEUE_SIZE 256
 
-/* What the device counted (I/O thread; read it there or when stopped). */
+/*
+ * What the device counted: written by its I/O thread alone (relaxed
+ * atomics), read from any thread (the control API's stats).
+ */
 struct virtio_net_stats {
-	uint64_t tx_frames; /* handed to the backend */
-	uint64_t tx_dropped; /* too large, too small, bad header, backend */
-	uint64_t tx_bad_chains; /* no room for the header: NEEDS_RESET */
-	uint64_t rx_frames; /* delivered to the guest */
-	uint64_t rx_dropped; /* larger than the guest's buffers */
+	_Atomic uint64_t tx_frames; /* handed to the backend */
+	/* too large, too small, bad header, refused by the backend */
+	_Atomic uint64_t tx_dropped;
+	_Atomic uint64_t tx_bad_chains; /* no room for the header: NEEDS_RESET */
+	_Atomic uint64_t rx_frames; /* delivered to the guest */
+	_Atomic uint64_t rx_dropped; /* larger than the guest's buffers */
+	_Atomic uint64_t tx_bytes; /* of frames handed on, without headers */
+	_Atomic uint64_t rx_bytes; /* of frames delivered, without headers */
+};
+
+/* A snapshot of one interface's counters, for the control API. */
+struct virtio_net_counters {
+	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets, dropped;
 };
 
 struct virtio_net;
@@ -68,8 +79,14 @@ void virtio_net_destroy(struct virtio_net *n);
 
 /* Link status for the guest (VIRTIO_NET_S_LINK_UP). Any thread. */
 void virtio_net_set_link(struct virtio_net *n, bool up);
-/* The device's counters; read them on the I/O thread or when it is idle. */
+/* The device's counters; any thread. */
 const struct virtio_net_stats *virtio_net_stats(const struct virtio_net *n);
+/*
+ * Interface i of a realized virtio_net_type state: its name and counters.
+ * Returns 0, or -ENOENT past the last one. Any thread.
+ */
+int virtio_net_get_counters(void *state, unsigned int i, const char **name,
+			    struct virtio_net_counters *out);
 
 /*
  * The device without a transport, for the fuzzer: the caller plays the

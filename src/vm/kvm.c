@@ -314,6 +314,11 @@ int kvm_vcpu_set_lapic(struct kvm_vcpu_handle *vcpu,
 	return xioctl(vcpu->fd, KVM_SET_LAPIC, lapic);
 }
 
+int kvm_vcpu_kvmclock_ctrl(struct kvm_vcpu_handle *vcpu)
+{
+	return xioctl(vcpu->fd, KVM_KVMCLOCK_CTRL, NULL);
+}
+
 int kvm_vcpu_run(struct kvm_vcpu_handle *vcpu)
 {
 	/* Not retried on EINTR: a signal is how a vCPU is kicked. */

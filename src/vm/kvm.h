@@ -82,6 +82,11 @@ int kvm_vcpu_get_lapic(struct kvm_vcpu_handle *vcpu,
 		       struct kvm_lapic_state *lapic);
 int kvm_vcpu_set_lapic(struct kvm_vcpu_handle *vcpu,
 		       const struct kvm_lapic_state *lapic);
+/*
+ * KVM_KVMCLOCK_CTRL: tells a paused vCPU's guest (through kvmclock) that
+ * the host stopped it. -EINVAL when the guest does not use kvmclock.
+ */
+int kvm_vcpu_kvmclock_ctrl(struct kvm_vcpu_handle *vcpu);
 /* One KVM_RUN. Returns 0, or -errno (-EINTR when kicked by a signal). */
 int kvm_vcpu_run(struct kvm_vcpu_handle *vcpu);
 

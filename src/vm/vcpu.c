@@ -3,6 +3,9 @@
  * vCPU threads. Each runs KVM_RUN in a loop and dispatches exits:
  * port I/O and MMIO to the buses, triple faults and emulation failures to a
  * crash stop with a register dump, system events to power-off or reset.
+ * A kick (vcpu_kick) makes KVM_RUN return -EINTR; the thread then ends if
+ * the VM is stopping, or parks while it is paused (park(), vm_pause()).
+ * The exit counters of the control API are counted here, by this thread.
  *
  * Guest-controlled: the contents of every exit (ports, addresses, sizes,
  * data). They reach devices only through the bus, which checks ranges; the
@@ -16,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "arch/x86_64/cpuid.h"
 #include "util/log.h"
@@ -197,6 +201,14 @@ static void dump_state(struct vcpu *vcpu, const char *why)
 		(unsigned long long)s.idt.base, s.idt.limit);
 }
 
+/* One writer, this vCPU's thread: a relaxed load and store suffice. */
+static void count(_Atomic uint64_t *c)
+{
+	atomic_store_explicit(c,
+			      atomic_load_explicit(c, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+
 static void crash(struct vcpu *vcpu, const char *why)
 {
 	dump_state(vcpu, why);
@@ -264,14 +276,19 @@ static bool handle_exit(struct vcpu *vcpu)
 	struct kvm_run *run = vcpu->kvm.run;
 	char why[160];
 
+	count(&vcpu->nr_exits);
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
+		count(&vcpu->nr_io_exits);
 		handle_io(vcpu);
 		return true;
 	case KVM_EXIT_MMIO:
+		count(&vcpu->nr_mmio_exits);
 		handle_mmio(vcpu);
 		return true;
 	case KVM_EXIT_HLT: /* not with an in-kernel LAPIC; harmless */
+		count(&vcpu->nr_hlt_exits);
+		return true;
 	case KVM_EXIT_INTR:
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
 		return true;
@@ -320,6 +337,62 @@ static bool handle_exit(struct vcpu *vcpu)
 	}
 }
 
+/*
+ * Kicked out of KVM_RUN: wait here while the VM is paused (vm_pause()).
+ *
+ * The kick's immediate_exit is cleared first, then paused (here) and
+ * stopping (by the caller's loop) are read; vm_pause() and vm_join() store
+ * their flag first, then kick. So either this thread sees the flag, or the
+ * kick lands after the clear and the next KVM_RUN returns at once.
+ */
+static void park(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+	bool parked = false;
+	int rc;
+
+	__atomic_store_n(&vcpu->kvm.run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	pthread_mutex_lock(&vm->pause_lock);
+	while (atomic_load(&vm->paused) && !atomic_load(&vm->stopping)) {
+		if (!parked) {
+			parked = true;
+			vm->nr_parked++;
+			pthread_cond_broadcast(&vm->parked_cond);
+		}
+		pthread_cond_wait(&vm->resume_cond, &vm->pause_lock);
+	}
+	if (parked)
+		vm->nr_parked--;
+	pthread_mutex_unlock(&vm->pause_lock);
+	if (!parked || atomic_load(&vm->stopping))
+		return;
+	/*
+	 * Tell a guest with kvmclock that it was stopped, so its watchdogs
+	 * do not report the pause as a soft lockup. -EINVAL: the guest has
+	 * not enabled kvmclock on this vCPU.
+	 */
+	rc = kvm_vcpu_kvmclock_ctrl(&vcpu->kvm);
+	if (rc && rc != -EINVAL)
+		log_debug("vCPU %u: KVM_KVMCLOCK_CTRL: %s", vcpu->id,
+			  strerror(-rc));
+}
+
+static void thread_end(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+		atomic_store(&vcpu->cpu_ns_at_end,
+			     (uint64_t)ts.tv_sec * 1000000000ull +
+				     (uint64_t)ts.tv_nsec);
+	atomic_store(&vcpu->ended, true);
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->nr_ended++;
+	pthread_cond_broadcast(&vm->parked_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -332,8 +405,10 @@ static void *vcpu_thread(void *arg)
 	while (!atomic_load(&vcpu->vm->stopping)) {
 		int rc = kvm_vcpu_run(&vcpu->kvm);
 
-		if (rc == -EINTR || rc == -EAGAIN)
+		if (rc == -EINTR || rc == -EAGAIN) {
+			park(vcpu);
 			continue;
+		}
 		if (rc) {
 			log_err("vCPU %u: KVM_RUN failed: %s", vcpu->id,
 				strerror(-rc));
@@ -343,6 +418,7 @@ static void *vcpu_thread(void *arg)
 		if (!handle_exit(vcpu))
 			break;
 	}
+	thread_end(vcpu);
 	return NULL;
 }
 
@@ -379,6 +455,32 @@ void vcpu_kick(struct vcpu *vcpu)
 	/* Seen by KVM_RUN if the signal lands before the thread enters it. */
 	__atomic_store_n(&vcpu->kvm.run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+}
+
+void vcpu_get_stats(struct vcpu *vcpu, struct vcpu_stats *out)
+{
+	struct timespec ts;
+	clockid_t cid;
+
+	*out = (struct vcpu_stats){
+		.exits = atomic_load_explicit(&vcpu->nr_exits,
+					      memory_order_relaxed),
+		.io_exits = atomic_load_explicit(&vcpu->nr_io_exits,
+						 memory_order_relaxed),
+		.mmio_exits = atomic_load_explicit(&vcpu->nr_mmio_exits,
+						   memory_order_relaxed),
+		.hlt_exits = atomic_load_explicit(&vcpu->nr_hlt_exits,
+						  memory_order_relaxed),
+	};
+	/* A thread that ended (or ends meanwhile) has no CPU clock. */
+	if (vcpu->running && !atomic_load(&vcpu->ended) &&
+	    pthread_getcpuclockid(vcpu->thread, &cid) == 0 &&
+	    clock_gettime(cid, &ts) == 0) {
+		out->cpu_ns = (uint64_t)ts.tv_sec * 1000000000ull +
+			      (uint64_t)ts.tv_nsec;
+		return;
+	}
+	out->cpu_ns = atomic_load(&vcpu->cpu_ns_at_end);
 }
 
 void vcpu_join(struct vcpu *vcpu)

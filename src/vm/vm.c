@@ -21,9 +21,12 @@
 #include "arch/x86_64/e820.h"
 #include "arch/x86_64/layout.h"
 #include "devices/device.h"
+#include "devices/pm.h"
 #include "pci/pci.h"
 #include "util/log.h"
 #include "util/loop.h"
+#include "virtio/blk.h"
+#include "virtio/net.h"
 #include "vm/vcpu.h"
 
 static int vm_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
@@ -499,6 +502,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg,
 	vm->stop_event = -1;
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	pthread_mutex_init(&vm->route_lock, NULL);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->parked_cond, NULL);
+	pthread_cond_init(&vm->resume_cond, NULL);
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 
@@ -555,6 +561,7 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	unsigned int i;
 	int rc;
 
+	vm->start_ns = clock_ns();
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		rc = vcpu_start(&vm->vcpus[i]);
 		if (rc == -EINVAL && vm->cfg->nr_vcpu_affinity) {
@@ -581,6 +588,11 @@ void vm_join(struct vm *vm)
 	unsigned int i;
 
 	atomic_store(&vm->stopping, true);
+	/* Parked vCPUs wait on resume_cond: wake them to see stopping. */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->resume_cond);
+	pthread_cond_broadcast(&vm->parked_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 	for (i = 0; i < vm->nr_vcpus; i++)
@@ -624,4 +636,155 @@ void vm_destroy(struct vm *vm)
 	vm->stop_event = -1;
 	pthread_mutex_destroy(&vm->route_lock);
 	pthread_mutex_destroy(&vm->stop_lock);
+	pthread_cond_destroy(&vm->resume_cond);
+	pthread_cond_destroy(&vm->parked_cond);
+	pthread_mutex_destroy(&vm->pause_lock);
+}
+
+/* ---- the control API's actions (main thread) ---- */
+
+int vm_pause(struct vm *vm)
+{
+	unsigned int i, started = 0;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	if (atomic_load(&vm->stopping)) {
+		pthread_mutex_unlock(&vm->pause_lock);
+		return -ESRCH;
+	}
+	if (atomic_load(&vm->paused)) {
+		pthread_mutex_unlock(&vm->pause_lock);
+		return -EALREADY;
+	}
+	atomic_store(&vm->paused, true);
+	pthread_mutex_unlock(&vm->pause_lock);
+	/* paused is stored before the kicks; see park() in vcpu.c. */
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		if (!vm->vcpus[i].running)
+			continue;
+		started++;
+		vcpu_kick(&vm->vcpus[i]);
+	}
+	/*
+	 * Every kicked thread either parks or ends (a stop): the wait is as
+	 * long as one exit being handled, like vm_join()'s.
+	 */
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vm->nr_parked + vm->nr_ended < started &&
+	       !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->parked_cond, &vm->pause_lock);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return 0;
+}
+
+int vm_resume(struct vm *vm)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	if (atomic_load(&vm->stopping))
+		rc = -ESRCH;
+	else if (!atomic_load(&vm->paused))
+		rc = -EALREADY;
+	else
+		atomic_store(&vm->paused, false);
+	pthread_cond_broadcast(&vm->resume_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return rc;
+}
+
+bool vm_is_paused(struct vm *vm)
+{
+	return atomic_load(&vm->paused);
+}
+
+int vm_power_button(struct vm *vm)
+{
+	unsigned int i;
+
+	for (i = 0; vm->devices && i < nr_platform_devices; i++) {
+		if (platform_devices[i] == &pm_type && vm->devices[i]) {
+			pm_power_button(vm->devices[i]);
+			return 0;
+		}
+	}
+	return -ENODEV;
+}
+
+uint64_t vm_uptime_ns(struct vm *vm)
+{
+	return vm->start_ns ? clock_ns() - vm->start_ns : 0;
+}
+
+/* Resident set size of this process, from /proc/self/statm; 0 if unknown. */
+static uint64_t rss_bytes(void)
+{
+	unsigned long long size, resident;
+	long page = sysconf(_SC_PAGESIZE);
+	FILE *f = fopen("/proc/self/statm", "re");
+	int n;
+
+	if (!f)
+		return 0;
+	n = fscanf(f, "%llu %llu", &size, &resident);
+	fclose(f);
+	return n == 2 && page > 0 ? resident * (uint64_t)page : 0;
+}
+
+static void disk_stats(void *state, struct vm_stats *out)
+{
+	struct virtio_blk_stats b;
+	const char *name;
+	unsigned int j;
+
+	for (j = 0; out->nr_disks < CONFIG_MAX_DISKS &&
+		    virtio_blk_get_stats(state, j, &name, &b) == 0;
+	     j++) {
+		struct vm_disk_stats *d = &out->disks[out->nr_disks++];
+
+		snprintf(d->name, sizeof(d->name), "%s", name);
+		d->read_bytes = b.read_bytes;
+		d->write_bytes = b.write_bytes;
+		d->read_ops = b.read_ops;
+		d->write_ops = b.write_ops;
+		d->flushes = b.flushes;
+	}
+}
+
+static void net_stats(void *state, struct vm_stats *out)
+{
+	struct virtio_net_counters c;
+	const char *name;
+	unsigned int j;
+
+	for (j = 0; out->nr_nets < CONFIG_MAX_NETS &&
+		    virtio_net_get_counters(state, j, &name, &c) == 0;
+	     j++) {
+		struct vm_net_stats *n = &out->nets[out->nr_nets++];
+
+		snprintf(n->name, sizeof(n->name), "%s", name);
+		n->rx_bytes = c.rx_bytes;
+		n->tx_bytes = c.tx_bytes;
+		n->rx_packets = c.rx_packets;
+		n->tx_packets = c.tx_packets;
+		n->dropped = c.dropped;
+	}
+}
+
+void vm_get_stats(struct vm *vm, struct vm_stats *out)
+{
+	unsigned int i;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < vm->nr_vcpus && i < CONFIG_MAX_CPUS; i++)
+		vcpu_get_stats(&vm->vcpus[i], &out->vcpus[out->nr_vcpus++]);
+	out->rss_bytes = rss_bytes();
+	for (i = 0; vm->devices && i < nr_platform_devices; i++) {
+		if (!vm->devices[i])
+			continue;
+		if (platform_devices[i] == &virtio_blk_type)
+			disk_stats(vm->devices[i], out);
+		else if (platform_devices[i] == &virtio_net_type)
+			net_stats(vm->devices[i], out);
+	}
 }

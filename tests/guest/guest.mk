@@ -27,7 +27,7 @@ GUEST_FLAGS64 := $(GUEST_FLAGS) -m64 -mcmodel=small -mno-red-zone
 
 # 32-bit PVH guests: NAME.c + the 32-bit runtime (+ extra objects below).
 GUEST_PVH := hello pio_mmio smp hlt_irq poweroff reset triple uart_rx pci \
-	virtio_blk
+	virtio_blk counter
 GUEST_LIB32 := $(addprefix $(GUEST_OBJ)/,pvh32.o lib32.o irq32.o)
 
 GUEST_BINS := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUEST_PVH)) \

@@ -345,6 +345,29 @@ bad_files() {
 		--memory 16M --initrd "$TMP/big.initrd"
 	bad vcpu-affinity-absent 'vcpu-affinity.*1023' --kernel "$hello" \
 		--vcpu-affinity 1023
+
+	# Devices whose host side fails: named, one message, status 1.
+	mkdir -p "$TMP/adir"
+	truncate -s 1M "$TMP/disk.img"
+	bad disk-missing 'nodisk\.img' --kernel "$hello" \
+		--disk "$TMP/nodisk.img"
+	bad disk-directory 'adir' --kernel "$hello" --disk "$TMP/adir"
+	# A first mica holds the image (an OFD lock) and a hostfwd port.
+	local port=$((20000 + RANDOM % 20000)) holder
+	"$MICA" run --kernel "$hello" --disk "$TMP/disk.img" \
+		--net "user,hostfwd=tcp:127.0.0.1:$port-:80" </dev/null \
+		>/dev/null 2>&1 &
+	holder=$!
+	for _ in $(seq 100); do
+		grep -q OFDLCK /proc/locks && break
+		sleep 0.1
+	done
+	bad disk-locked 'disk\.img.*in use' --kernel "$hello" \
+		--disk "$TMP/disk.img"
+	bad hostfwd-busy "hostfwd.*$port" --kernel "$hello" \
+		--net "user,hostfwd=tcp:127.0.0.1:$port-:80"
+	kill "$holder" 2>/dev/null
+	wait "$holder" 2>/dev/null
 }
 
 # Bad options: rejected before KVM is needed.
@@ -357,6 +380,14 @@ bad_options() {
 		--cmdline "$(head -c 102400 /dev/zero | tr '\0' x)"
 	MICA_KVM_DEVICE=/nonexistent bad kvm-missing '/nonexistent|kvm' \
 		--kernel "$hello"
+	bad disk-bad-key "--disk.*'bogus'" --kernel "$hello" \
+		--disk path=x.img,bogus=1
+	bad net-bad-hostfwd "hostfwd='tcp:80'" --kernel "$hello" \
+		--net user,hostfwd=tcp:80
+	bad net-bad-mac "mac='01:" --kernel "$hello" \
+		--net user,mac=01:00:00:00:00:01
+	bad rng-bad "--rng" --kernel "$hello" --rng sometimes
+	bad console-bad "--console" --kernel "$hello" --console hvc0
 }
 
 if [ ! -x "$MICA" ]; then
@@ -391,13 +422,258 @@ else
 fi
 if [ -n "$KVM_PROBLEM" ]; then
 	for t in kernel-missing kernel-text kernel-truncated kernel-arm-elf \
-		kernel-no-pvh-note initrd-too-big vcpu-affinity-absent; do
+		kernel-no-pvh-note initrd-too-big vcpu-affinity-absent \
+		disk-missing disk-directory disk-locked hostfwd-busy; do
 		skip "cli.$t" "$KVM_PROBLEM"
 	done
 else
 	bad_files
 fi
 bad_options
+
+# ---- control API and console socket (issue 4) -----------------------------
+# mica run --api-socket/--console-socket with the counter guest: pause stops
+# its count and resume restarts it, the console socket replays its history
+# to a client that attaches late and passes input, stats count exits, the
+# power button makes the guest power off (status 0), reboot honours
+# --on-reboot exit (status 2), stop works on a paused VM (status 0), a
+# socket in use is refused, and mica removes its sockets at exit. The client
+# is tests/tools/unixsock.c (raw HTTP/1.1 over the socket; no curl needed).
+CTL_PIDS=()
+
+ctl_cleanup() {
+	local p
+	for p in "${CTL_PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	CTL_PIDS=()
+}
+
+# ctl_start NAME [mica args...]: counter guest with both sockets, in the
+# background; waits for the sockets. Sets CTL_API, CTL_CON, OUT, ERR.
+ctl_start() {
+	local name=$1 i
+	shift
+	OUT=$LOGS/$name.out
+	ERR=$LOGS/$name.err
+	CTL_API=$TMP/$name.api
+	CTL_CON=$TMP/$name.con
+	timeout -k 5 "$TIMEOUT" "$MICA" run --kernel "$GUEST_DIR/counter.elf" \
+		--api-socket "$CTL_API" --console-socket "$CTL_CON" \
+		--debug-exit "$@" </dev/null >"$OUT.raw" 2>"$ERR" &
+	CUR_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		[ -S "$CTL_API" ] && [ -S "$CTL_CON" ] && return 0
+		kill -0 "$CUR_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	return 1
+}
+
+# api METHOD PATH [BODY]: sets API_STATUS and API_BODY.
+api() {
+	local body=${3:-} resp
+	resp=$(printf '%s %s HTTP/1.1\r\nHost: mica\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s' \
+		"$1" "$2" "${#body}" "$body" | "$UNIXSOCK" -t 10000 "$CTL_API")
+	API_STATUS=$(printf '%s\n' "$resp" | head -n 1 | cut -d ' ' -f 2)
+	API_BODY=${resp##*$'\r\n\r\n'}
+}
+
+# api_expect NAME STATUS METHOD PATH [BODY]: FAIL unless the status is right.
+api_expect() {
+	local name=$1 want=$2
+	shift 2
+	api "$@"
+	[ "$API_STATUS" = "$want" ] && return 0
+	fail "$name" "$1 $2: status '$API_STATUS', expected $want; body '$API_BODY'"
+	return 1
+}
+
+# Highest "counter N" in a console capture, or -1.
+last_count() {
+	local n
+	n=$(tr -d '\r' <"$1" | grep -o '^counter [0-9]*$' | tail -n 1 | cut -d ' ' -f 2)
+	echo "${n:--1}"
+}
+
+# wait_count FILE N: until the capture shows a count above N (20 s at most).
+wait_count() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		[ "$(last_count "$1")" -gt "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# ctl_finish NAME WANT_RC: waits for mica, checks its status and that both
+# sockets are gone.
+ctl_finish() {
+	local name=$1 want=$2
+	finish_run
+	ctl_cleanup
+	check_run "$name" "$want" || return 1
+	if [ -e "$CTL_API" ] || [ -e "$CTL_CON" ]; then
+		fail "$name" "a socket file is left after exit"
+		return 1
+	fi
+	pass "$name"
+}
+
+control_main() {
+	local cap=$TMP/ctl.cap n1 n2 exits i
+	if ! ctl_start control; then
+		fail control.start "sockets not created (see $LOGS/control.err)"
+		finish_run
+		return
+	fi
+	"$UNIXSOCK" -t 60000 "$CTL_CON" </dev/null >"$cap" &
+	CTL_PIDS+=($!)
+	if ! wait_count "$cap" 5; then
+		fail control.console "no 'counter' lines through the console socket"
+		kill -TERM "$CUR_PID"
+		ctl_finish control.exit 4
+		return
+	fi
+	pass control.console
+	api_expect control.info 200 GET /v1/vm &&
+		if [[ "$API_BODY" == *'"state":"running"'* ]]; then
+			pass control.info
+		else
+			fail control.info "unexpected body '$API_BODY'"
+		fi
+	if api_expect control.pause 200 PUT /v1/vm/pause; then
+		# Output written before the pause drains to the capture first.
+		n1=$(last_count "$cap")
+		for ((i = 0; i < 20; i++)); do
+			sleep 0.5
+			n2=$(last_count "$cap")
+			[ "$n1" = "$n2" ] && break
+			n1=$n2
+		done
+		sleep 1.5
+		n2=$(last_count "$cap")
+		api GET /v1/vm
+		if [ "$n1" != "$n2" ]; then
+			fail control.pause "the count went on while paused ($n1 -> $n2)"
+		elif [[ "$API_BODY" != *'"state":"paused"'* ]]; then
+			fail control.pause "state after pause: '$API_BODY'"
+		else
+			pass control.pause
+		fi
+		api_expect control.pause-again 409 PUT /v1/vm/pause &&
+			pass control.pause-again
+		if api_expect control.resume 200 PUT /v1/vm/resume; then
+			if wait_count "$cap" "$n2"; then
+				pass control.resume
+			else
+				fail control.resume "the count did not go on after resume (stuck at $n2)"
+			fi
+		fi
+	fi
+	if api_expect control.stats 200 GET /v1/vm/stats; then
+		exits=$(printf '%s' "$API_BODY" | grep -o '"exits":[0-9]*' | head -n 1 | cut -d : -f 2)
+		if [ "${exits:-0}" -gt 0 ] && [[ "$API_BODY" == *'"cpu_ns":'* ]]; then
+			pass control.stats
+		else
+			fail control.stats "no exits counted: '$API_BODY'"
+		fi
+	fi
+	api_expect control.bad-json 400 PUT /v1/vm/pause '{"x":' &&
+		pass control.bad-json
+	api_expect control.not-found 404 GET /v1/nothing && pass control.not-found
+	# Detach, let the guest count on, attach again: the history comes
+	# first (from counter 0, still in the 64K ring), then live output.
+	ctl_cleanup
+	n1=$(last_count "$cap")
+	sleep 0.5
+	if "$UNIXSOCK" -t 20000 -u "counter $((n1 + 20))" "$CTL_CON" </dev/null \
+		>"$TMP/ctl.reattach" && tr -d '\r' <"$TMP/ctl.reattach" |
+		grep -qx 'counter 0'; then
+		pass control.console-reattach
+	else
+		fail control.console-reattach "no history or no live output after re-attaching (see $TMP/ctl.reattach)"
+	fi
+	if printf 'q' | "$UNIXSOCK" -k -t 20000 -u "got 'q'" "$CTL_CON" >/dev/null; then
+		pass control.console-input
+	else
+		fail control.console-input "the guest did not echo input sent through the socket"
+	fi
+	# Graceful shutdown: the guest polls PWRBTN_STS and writes S5.
+	"$UNIXSOCK" -t 30000 "$CTL_CON" </dev/null >"$cap" &
+	CTL_PIDS+=($!)
+	sleep 0.2
+	api_expect control.power-button 202 PUT /v1/vm/power-button
+	finish_run
+	wait "${CTL_PIDS[@]}" 2>/dev/null
+	CTL_PIDS=()
+	if check_run control.power-button 0; then
+		if grep -q 'counter: power button' "$cap"; then
+			pass control.power-button
+		else
+			fail control.power-button "the guest did not see the button (see $cap)"
+		fi
+	fi
+	if [ -e "$CTL_API" ] || [ -e "$CTL_CON" ]; then
+		fail control.sockets-removed "a socket file is left after exit"
+	else
+		pass control.sockets-removed
+	fi
+}
+
+control_reboot_and_stop() {
+	local err2=$LOGS/control.in-use.err
+	if ctl_start control.reboot --on-reboot exit; then
+		api_expect control.reboot 202 PUT /v1/vm/reboot
+		ctl_finish control.reboot 2
+	else
+		fail control.reboot "sockets not created"
+		finish_run
+	fi
+	if ! ctl_start control.stop-paused; then
+		fail control.stop-paused "sockets not created"
+		finish_run
+		return
+	fi
+	# The same API socket again, while this mica serves it.
+	timeout -k 5 "$TIMEOUT" "$MICA" run --kernel "$GUEST_DIR/counter.elf" \
+		--api-socket "$CTL_API" </dev/null >/dev/null 2>"$err2"
+	local rc=$?
+	if [ "$rc" = 1 ] && grep -qi 'in use' "$err2"; then
+		pass control.socket-in-use
+	else
+		fail control.socket-in-use "status $rc; stderr '$(head -n 1 "$err2")'"
+	fi
+	api_expect control.stop-paused 200 PUT /v1/vm/pause
+	api_expect control.stop-paused 202 PUT /v1/vm/stop
+	ctl_finish control.stop-paused 0
+}
+
+control_tests() {
+	UNIXSOCK=$TMP/unixsock
+	if ! ${CC:-cc} -O2 -D_GNU_SOURCE -o "$UNIXSOCK" tests/tools/unixsock.c \
+		2>"$TMP/unixsock.err"; then
+		fail control.setup "cannot build tests/tools/unixsock.c: $(head -n 1 "$TMP/unixsock.err")"
+		return
+	fi
+	control_main
+	control_reboot_and_stop
+	ctl_cleanup
+}
+
+if [ -n "$KVM_PROBLEM" ]; then
+	for t in console info pause pause-again resume stats bad-json not-found \
+		console-reattach console-input power-button sockets-removed \
+		reboot socket-in-use stop-paused; do
+		skip "control.$t" "$KVM_PROBLEM"
+	done
+elif [ ! -f "$GUEST_DIR/counter.elf" ]; then
+	fail control.setup "counter.elf not found in $GUEST_DIR (make guests)"
+else
+	control_tests
+fi
+# ---- end of the control API section -------------------------------------
 
 echo "guest tests: $NPASS passed, $NFAIL failed, $NSKIP skipped"
 [ "$NFAIL" = 0 ]

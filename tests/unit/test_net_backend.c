@@ -365,6 +365,152 @@ static void test_slirp_hostfwd_connect(void)
 	be->ops->destroy(be);
 }
 
+/* A TCP segment from the guest (10.0.2.15:40000) to 10.0.2.2:dport. */
+static size_t tcp_frame(uint8_t *f, uint16_t dport, uint32_t seq, uint32_t ack,
+			uint8_t flags, const uint8_t *data, size_t len)
+{
+	static const uint8_t gw[6] = { 0x52, 0x55, 0x0a, 0x00, 0x02, 0x02 };
+	uint8_t *ip = f + 14, *tcp = ip + 20, ph[12 + 24 + 1024];
+	size_t hl = flags & 0x02 ? 24 : 20, tl = hl + len;
+
+	memset(f, 0, 14 + 20 + hl);
+	eth_hdr(f, gw, guest_mac, 0x0800);
+	ip[0] = 0x45;
+	put16(ip + 2, (uint16_t)(20 + tl));
+	put16(ip + 6, 0x4000);
+	ip[8] = 64;
+	ip[9] = 6;
+	inet_pton(AF_INET, "10.0.2.15", ip + 12);
+	inet_pton(AF_INET, "10.0.2.2", ip + 16);
+	put16(ip + 10, ip_csum(ip, 20));
+	put16(tcp, 40000);
+	put16(tcp + 2, dport);
+	put16(tcp + 4, (uint16_t)(seq >> 16));
+	put16(tcp + 6, (uint16_t)seq);
+	put16(tcp + 8, (uint16_t)(ack >> 16));
+	put16(tcp + 10, (uint16_t)ack);
+	tcp[12] = (uint8_t)(hl / 4 << 4);
+	tcp[13] = flags;
+	put16(tcp + 14, 65535);
+	if (hl == 24) { /* MSS 1460 */
+		tcp[20] = 2;
+		tcp[21] = 4;
+		put16(tcp + 22, 1460);
+	}
+	if (len)
+		memcpy(tcp + hl, data, len);
+	memcpy(ph, ip + 12, 8);
+	ph[8] = 0;
+	ph[9] = 6;
+	put16(ph + 10, (uint16_t)tl);
+	memcpy(ph + 12, tcp, tl);
+	put16(tcp + 16, ip_csum(ph, 12 + tl));
+	return 14 + 20 + tl;
+}
+
+/*
+ * A guest's TCP connection to the host (10.0.2.2 is its loopback): slirp
+ * connects a host socket, answers the SYN, writes 64 KiB of data to the
+ * host in order and ACKs all of it. Covers slirp's sockets coming and going
+ * in the I/O thread's polling (connect completion, writes).
+ */
+static void test_slirp_tcp_to_host(void)
+{
+	struct net_config nc = { .backend = NET_USER };
+	struct virtio_net_hdr_v1 hdr;
+	uint8_t f[2048], out[2048], data[1024], got[1024];
+	uint32_t iss = 1000, snd = iss + 1, acked = 0, irs = 0;
+	size_t total = 64 * 1024, sent = 0, recvd = 0;
+	bool established = false, bad = false;
+	struct tport tp;
+	struct netbe *be;
+	uint16_t port;
+	int l = listen_any(&port), c = -1;
+	uint64_t end = clock_ns() + WAIT_MS * 1000000ull;
+
+	CHECK(l >= 0);
+	if (l < 0)
+		return;
+	be = slirp_up(&tp, &nc);
+	if (!be) {
+		close(l);
+		return;
+	}
+	CHECK_EQ(be_send(be, f, tcp_frame(f, port, iss, 0, 0x02, NULL, 0)), 0);
+	while ((recvd < total || acked != snd) && clock_ns() < end) {
+		ssize_t n;
+
+		tp_poll(&tp, 20);
+		while ((n = be_recv(be, f, sizeof(f), &hdr)) > 0) {
+			const uint8_t *ip = f + 14, *tcp = ip + 20;
+			uint32_t seq, ack;
+
+			if (get16(f + 12) == 0x0806 && get16(f + 20) == 1) {
+				CHECK_EQ(be_send(be, out,
+						 arp_reply(out, guest_mac, f)),
+					 0);
+				continue;
+			}
+			if (n < 54 || get16(f + 12) != 0x0800 || ip[9] != 6 ||
+			    get16(tcp) != port)
+				continue;
+			seq = (uint32_t)get16(tcp + 4) << 16 | get16(tcp + 6);
+			ack = (uint32_t)get16(tcp + 8) << 16 | get16(tcp + 10);
+			if ((tcp[13] & 0x12) == 0x12 && !established) {
+				CHECK_EQ(ack, iss + 1);
+				irs = seq;
+				established = true;
+				acked = ack;
+				CHECK_EQ(be_send(be, out,
+						 tcp_frame(out, port, snd,
+							   irs + 1, 0x10, NULL,
+							   0)),
+					 0);
+			} else if (tcp[13] & 0x10) {
+				if (ack - acked <= snd - acked)
+					acked = ack;
+			}
+		}
+		/* At most 16 KiB unacknowledged: within slirp's window. */
+		while (established && sent < total && snd - acked < 16384) {
+			size_t i;
+
+			for (i = 0; i < sizeof(data); i++)
+				data[i] = (uint8_t)((sent + i) * 7);
+			CHECK_EQ(be_send(be, out,
+					 tcp_frame(out, port, snd, irs + 1,
+						   0x18, data, sizeof(data))),
+				 0);
+			sent += sizeof(data);
+			snd += sizeof(data);
+		}
+		if (c < 0) {
+			struct pollfd p = { .fd = l, .events = POLLIN };
+
+			if (poll(&p, 1, 0) == 1)
+				c = accept4(l, NULL, NULL, SOCK_NONBLOCK);
+		}
+		while (c >= 0 && (n = read(c, got, sizeof(got))) > 0) {
+			ssize_t i;
+
+			for (i = 0; i < n; i++)
+				if (got[i] != (uint8_t)((recvd + i) * 7))
+					bad = true;
+			recvd += (size_t)n;
+		}
+	}
+	CHECK(established);
+	CHECK(c >= 0);
+	CHECK_EQ(recvd, total);
+	CHECK(!bad);
+	CHECK_EQ(acked, snd); /* everything acknowledged */
+	CHECK_EQ(be->stats.rx_dropped, 0);
+	if (c >= 0)
+		close(c);
+	close(l);
+	be->ops->destroy(be);
+}
+
 /* rx backpressure: frames wait in the backend until the device takes them. */
 static void test_slirp_rx_off_keeps_frames(void)
 {
@@ -628,6 +774,7 @@ static void test_tap_deleted(void)
 TEST_SUITE(net_backend, TEST_CASE(test_slirp_caps), TEST_CASE(test_slirp_arp),
 	   TEST_CASE(test_slirp_dhcp_offer), TEST_CASE(test_slirp_hostfwd_busy),
 	   TEST_CASE(test_slirp_hostfwd_connect),
+	   TEST_CASE(test_slirp_tcp_to_host),
 	   TEST_CASE(test_slirp_rx_off_keeps_frames),
 	   TEST_CASE(test_slirp_bad_sizes), TEST_CASE(test_tap_open_errors),
 	   TEST_CASE(test_tap_frames), TEST_CASE(test_tap_deleted));

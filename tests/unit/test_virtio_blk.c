@@ -463,6 +463,21 @@ static void read_write_flush(void)
 	CHECK_EQ(blk_rq(&t, 0, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, NULL, 0, &used),
 		 VIRTIO_BLK_S_OK);
 	CHECK_EQ(used, 1);
+	/* The control API's counters: completed requests. */
+	{
+		struct virtio_blk_stats st;
+		const char *name = NULL;
+
+		CHECK_EQ(virtio_blk_get_stats(t.h->vm.state, 0, &name, &st), 0);
+		CHECK_STR(name, "virtio-blk0");
+		CHECK_EQ(st.write_ops, 1);
+		CHECK_EQ(st.write_bytes, sizeof(w));
+		CHECK_EQ(st.read_ops, 2);
+		CHECK_EQ(st.read_bytes, sizeof(r) + 512);
+		CHECK_EQ(st.flushes, 1);
+		CHECK_EQ(virtio_blk_get_stats(t.h->vm.state, 1, &name, &st),
+			 -ENOENT);
+	}
 	blk_stop(&t);
 }
 

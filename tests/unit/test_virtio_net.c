@@ -493,6 +493,7 @@ static void test_tx_byte_for_byte(void)
 	}
 	pthread_mutex_unlock(&r.f->lock);
 	CHECK_EQ(virtio_net_stats(r.n)->tx_frames, 1);
+	CHECK_EQ(virtio_net_stats(r.n)->tx_bytes, sizeof(frame));
 	rig_down(&r);
 }
 
@@ -734,6 +735,7 @@ static void test_rx_single(void)
 	check_rx(&r, head, len, frame, sizeof(frame), 1);
 	CHECK_EQ(vh_wait_msix(&r.d, VIRTIO_NET_RXQ), 0);
 	CHECK_EQ(virtio_net_stats(r.n)->rx_frames, 1);
+	CHECK_EQ(virtio_net_stats(r.n)->rx_bytes, sizeof(frame));
 	rig_down(&r);
 }
 
