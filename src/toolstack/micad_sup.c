@@ -126,6 +126,12 @@ static int proc_stat(long pid, uint64_t *start, uint64_t *cpu)
 	if (!p)
 		return -EIO;
 	p++;
+	/*
+	 * A zombie (dead, not yet reaped: its parent is gone and the init of
+	 * this container may never reap it) is no VMM.
+	 */
+	if (p[0] == ' ' && (p[1] == 'Z' || p[1] == 'X'))
+		return -ESRCH;
 	for (field = 3; field <= 22; field++) {
 		while (*p == ' ')
 			p++;
