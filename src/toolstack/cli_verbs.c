@@ -925,7 +925,7 @@ static const struct verb verbs[] = {
 	{ .name = "create",
 	  .args = "CONFIG [-c]",
 	  .help = "Creates a domain from CONFIG (xl.cfg syntax or JSON; see\n"
-		  "docs/domain-config.md) and starts it. The file is checked\n"
+		  "docs/config.md) and starts it. The file is checked\n"
 		  "here first: errors name the file and line. Relative kernel,\n"
 		  "ramdisk and disk paths are taken from this directory.\n"
 		  "  -c, --console   attach to the console once started\n",

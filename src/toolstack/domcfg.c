@@ -3,7 +3,7 @@
  * Domain configurations (xl.cfg(5) keys, in xl syntax or JSON) checked and
  * turned into a struct domain_config. The keys follow xl.cfg(5), disks
  * xl-disk-configuration(5) and interfaces xl-network-configuration(5), as
- * far as they mean something on mica; see docs/domain-config.md for every
+ * far as they mean something on mica; see docs/config.md for every
  * key and how it maps.
  *
  * The whole input is untrusted: both syntaxes are first read into the same
@@ -1396,7 +1396,7 @@ static int unknown_key(struct ctx *c, const struct xlcfg_setting *s)
 		return fail(c, s->line, "unknown key '%s' (did you mean '%s'?)",
 			    s->key, best);
 	return fail(c, s->line,
-		    "unknown key '%s' (docs/domain-config.md lists the keys)",
+		    "unknown key '%s' (docs/config.md lists the keys)",
 		    s->key);
 }
 

@@ -7,7 +7,7 @@
  *
  * Every key is in one table in domcfg.c: supported, Xen-only (a warning:
  * ignored) or refused (an error: the guest would miss something it was
- * promised). docs/domain-config.md lists them. Messages name the file, the
+ * promised). docs/config.md lists them. Messages name the file, the
  * line (xl syntax; JSON has no positions, so the key path names the place)
  * and the key: "dom.cfg:7: unknown key 'memroy' (did you mean 'memory'?)".
  *

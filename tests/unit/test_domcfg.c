@@ -802,7 +802,7 @@ static void test_unknown_and_duplicate(void)
 	EXPECT_ERR(BASE "kernal = 'x'", "(did you mean 'kernel'?)");
 	EXPECT_ERR(BASE "frobnicate = 1",
 		   "dom.cfg:3: unknown key 'frobnicate' "
-		   "(docs/domain-config.md lists the keys)");
+		   "(docs/config.md lists the keys)");
 	EXPECT_ERR(BASE "x = 1", "unknown key 'x' (docs");
 	EXPECT_ERR(BASE "memory = 512\nvcpus = 1\nmemory = 1024",
 		   "dom.cfg:5: 'memory' is set twice (also on line 3)");
