@@ -1396,8 +1396,7 @@ static int unknown_key(struct ctx *c, const struct xlcfg_setting *s)
 		return fail(c, s->line, "unknown key '%s' (did you mean '%s'?)",
 			    s->key, best);
 	return fail(c, s->line,
-		    "unknown key '%s' (docs/config.md lists the keys)",
-		    s->key);
+		    "unknown key '%s' (docs/config.md lists the keys)", s->key);
 }
 
 /* ---- checks across keys ------------------------------------------------ */

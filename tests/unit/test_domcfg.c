@@ -800,9 +800,8 @@ static void test_unknown_and_duplicate(void)
 		   "'memory'?)");
 	EXPECT_ERR(BASE "vpcus = 2", "(did you mean 'vcpus'?)");
 	EXPECT_ERR(BASE "kernal = 'x'", "(did you mean 'kernel'?)");
-	EXPECT_ERR(BASE "frobnicate = 1",
-		   "dom.cfg:3: unknown key 'frobnicate' "
-		   "(docs/config.md lists the keys)");
+	EXPECT_ERR(BASE "frobnicate = 1", "dom.cfg:3: unknown key 'frobnicate' "
+					  "(docs/config.md lists the keys)");
 	EXPECT_ERR(BASE "x = 1", "unknown key 'x' (docs");
 	EXPECT_ERR(BASE "memory = 512\nvcpus = 1\nmemory = 1024",
 		   "dom.cfg:5: 'memory' is set twice (also on line 3)");
