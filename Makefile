@@ -44,11 +44,12 @@ SAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 # Libraries from Debian (docs/design.md says why each): liburing for
 # asynchronous block I/O, libslirp for user-mode networking.
 LIB_HEADERS := liburing.h slirp/libslirp.h jansson.h microhttpd.h sqlite3.h
-LIBS := -Wl,--as-needed -pthread -luring -lslirp -ljansson -lmicrohttpd
+LIBS := -Wl,--as-needed -pthread -ldl -luring -ljansson
 
 deps-check := $(strip $(foreach h,$(LIB_HEADERS),$(if $(wildcard /usr/include/$(h)),,$(h))))
-# micad alone links the daemon's libraries; mica loads libmicrohttpd and
-# libcurl with dlopen() when asked to serve or call an API (src/control/api.c).
+# micad alone links the daemon's libraries; mica loads libslirp (--net
+# user), libmicrohttpd (--api-socket) and libcurl (the CLI verbs) with
+# dlopen() when a VM or a command needs them (src/util/dynlib.h).
 MICAD_LIBS := $(LIBS) -lsqlite3 -lmicrohttpd
 
 ifneq ($(deps-check),)

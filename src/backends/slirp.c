@@ -47,7 +47,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <slirp/libslirp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,8 +59,54 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "util/dynlib.h"
 #include "util/log.h"
 #include "util/loop.h"
+
+/*
+ * libslirp, loaded on first use (util/dynlib.h): it brings GLib, which a VM
+ * without --net user should not pay for at start-up.
+ */
+static struct libslirp {
+	Slirp *(*new_)(const SlirpConfig *cfg, const SlirpCb *callbacks,
+		       void *opaque);
+	void (*cleanup)(Slirp *slirp);
+	void (*input)(Slirp *slirp, const uint8_t *pkt, int len);
+	void (*pollfds_fill)(Slirp *slirp, uint32_t *timeout,
+			     SlirpAddPollCb add_poll, void *opaque);
+	void (*pollfds_poll)(Slirp *slirp, int select_error,
+			     SlirpGetREventsCb get_revents, void *opaque);
+	int (*add_hostfwd)(Slirp *slirp, int is_udp, struct in_addr host_addr,
+			   int host_port, struct in_addr guest_addr,
+			   int guest_port);
+	void (*handle_timer)(Slirp *slirp, SlirpTimerId id, void *cb_opaque);
+} libslirp;
+
+static int libslirp_load(char *err, size_t errlen)
+{
+	static const struct dynlib_sym syms[] = {
+		DYNLIB_SYM(struct libslirp, new_, "slirp_new"),
+		DYNLIB_SYM(struct libslirp, cleanup, "slirp_cleanup"),
+		DYNLIB_SYM(struct libslirp, input, "slirp_input"),
+		DYNLIB_SYM(struct libslirp, pollfds_fill, "slirp_pollfds_fill"),
+		DYNLIB_SYM(struct libslirp, pollfds_poll, "slirp_pollfds_poll"),
+		DYNLIB_SYM(struct libslirp, add_hostfwd, "slirp_add_hostfwd"),
+		DYNLIB_SYM(struct libslirp, handle_timer, "slirp_handle_timer"),
+	};
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static bool loaded;
+	int r = 0;
+
+	pthread_mutex_lock(&lock);
+	if (!loaded) {
+		r = dynlib_load("--net user", "libslirp.so.0", "libslirp0",
+				syms, sizeof(syms) / sizeof(syms[0]), &libslirp,
+				err, errlen);
+		loaded = r == 0;
+	}
+	pthread_mutex_unlock(&lock);
+	return r;
+}
 
 /* One ring slot: an MTU-sized frame with an Ethernet header and a VLAN tag. */
 #define SLIRP_SLOT (NET_SLIRP_MTU + NET_ETH_HLEN + NET_VLAN_HLEN)
@@ -395,7 +443,7 @@ static void timers_run(struct slirp_be *s)
 			return;
 		t->expire_ms = -1;
 		if (t->by_id)
-			slirp_handle_timer(s->slirp, t->id, t->cb_opaque);
+			libslirp.handle_timer(s->slirp, t->id, t->cb_opaque);
 		else if (t->cb)
 			t->cb(t->cb_opaque);
 	}
@@ -492,7 +540,7 @@ static void refill(struct slirp_be *s)
 	s->throttled = s->rx.count >= SLIRP_RX_HIGH;
 	s->nr_pfd = 0;
 	s->pfd_overflow = false;
-	slirp_pollfds_fill(s->slirp, &timeout, cb_add_poll, s);
+	libslirp.pollfds_fill(s->slirp, &timeout, cb_add_poll, s);
 	s->fill_no++;
 	for (i = 0; i < s->nr_pfd; i++)
 		reg_sync_one(s, &s->pfd[i]);
@@ -536,7 +584,7 @@ static void slirp_round(struct slirp_be *s)
 		}
 	}
 	timers_run(s);
-	slirp_pollfds_poll(s->slirp, r < 0, cb_get_revents, s);
+	libslirp.pollfds_poll(s->slirp, r < 0, cb_get_revents, s);
 	refill(s);
 	s->in_round = false;
 }
@@ -606,7 +654,7 @@ static int slirp_send(struct netbe *be, const struct iovec *iov,
 	/* Our copy: the guest cannot change the frame under libslirp. */
 	net_iov_to_buf(iov, iovcnt, NET_HDR_LEN, s->frame, len);
 	be->stats.tx_frames++;
-	slirp_input(s->slirp, s->frame, (int)len);
+	libslirp.input(s->slirp, s->frame, (int)len);
 	/* Answers wait in the ring, and sockets may have come or gone. */
 	kick(s);
 	return 0;
@@ -680,7 +728,7 @@ static void slirp_destroy(struct netbe *be)
 	struct slirp_timer *t;
 
 	if (s->slirp)
-		slirp_cleanup(s->slirp); /* frees its timers through us */
+		libslirp.cleanup(s->slirp); /* frees its timers through us */
 	while ((t = s->timers)) {
 		s->timers = t->next;
 		free(t);
@@ -720,8 +768,8 @@ static int add_hostfwd(struct slirp_be *s, const struct net_hostfwd *f,
 	if (!guest.s_addr)
 		guest = dhcp_start;
 	errno = 0;
-	if (slirp_add_hostfwd(s->slirp, f->udp, host, f->host_port, guest,
-			      f->guest_port) == 0)
+	if (libslirp.add_hostfwd(s->slirp, f->udp, host, f->host_port, guest,
+				 f->guest_port) == 0)
 		return 0;
 	/* libslirp keeps bind()'s or listen()'s errno. */
 	e = errno ? errno : EADDRINUSE;
@@ -754,6 +802,9 @@ int net_slirp_new(struct netbe **out, const struct net_config *cfg, char *err,
 	int r;
 
 	*out = NULL;
+	r = libslirp_load(err, errlen);
+	if (r)
+		return r;
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		snprintf(err, errlen, "--net user: out of memory");
@@ -804,7 +855,7 @@ int net_slirp_new(struct netbe **out, const struct net_config *cfg, char *err,
 	inet_pton(AF_INET6, NET_SLIRP_PREFIX6, &sc.vprefix_addr6);
 	inet_pton(AF_INET6, NET_SLIRP_HOST6, &sc.vhost6);
 	inet_pton(AF_INET6, NET_SLIRP_DNS6, &sc.vnameserver6);
-	s->slirp = slirp_new(&sc, &slirp_callbacks, s);
+	s->slirp = libslirp.new_(&sc, &slirp_callbacks, s);
 	if (!s->slirp) {
 		r = -ENOMEM;
 		snprintf(err, errlen, "--net user: cannot start libslirp");

@@ -20,7 +20,6 @@
  */
 #include "control/api.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
@@ -35,6 +34,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "util/dynlib.h"
 #include "util/log.h"
 
 #define QUOTE_MAX 64 /* bytes of client text quoted in an error */
@@ -482,17 +482,11 @@ static struct mhd_lib {
 	__typeof__(MHD_destroy_response) *destroy_response;
 } mhd;
 
-#define MHD_SYM(field)                                         \
-	{                                                      \
-		"MHD_" #field, offsetof(struct mhd_lib, field) \
-	}
+#define MHD_SYM(field) DYNLIB_SYM(struct mhd_lib, field, "MHD_" #field)
 
 static int mhd_load(char *err, size_t errlen)
 {
-	static const struct {
-		const char *name;
-		size_t offset;
-	} syms[] = {
+	static const struct dynlib_sym syms[] = {
 		MHD_SYM(start_daemon),
 		MHD_SYM(stop_daemon),
 		MHD_SYM(get_daemon_info),
@@ -505,34 +499,14 @@ static int mhd_load(char *err, size_t errlen)
 		MHD_SYM(queue_response),
 		MHD_SYM(destroy_response),
 	};
-	unsigned int i;
-	void *h;
+	int rc;
 
 	if (mhd.loaded)
 		return 0;
-	h = dlopen(MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		snprintf(err, errlen,
-			 "--api-socket: cannot load " MHD_SONAME
-			 " (Debian package libmicrohttpd12): %s",
-			 dlerror());
-		return -ENOENT;
-	}
-	for (i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
-		void *p = dlsym(h, syms[i].name);
-
-		if (!p) {
-			snprintf(err, errlen,
-				 "--api-socket: " MHD_SONAME " has no %s",
-				 syms[i].name);
-			dlclose(h);
-			return -ENOENT;
-		}
-		/* POSIX: a function's address fits in a void *. */
-		memcpy((char *)&mhd + syms[i].offset, &p, sizeof(p));
-	}
-	mhd.loaded = true;
-	return 0;
+	rc = dynlib_load("--api-socket", MHD_SONAME, "libmicrohttpd12", syms,
+			 sizeof(syms) / sizeof(syms[0]), &mhd, err, errlen);
+	mhd.loaded = rc == 0;
+	return rc;
 }
 
 /* One request in progress: its body so far. */

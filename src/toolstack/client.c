@@ -15,7 +15,6 @@
  */
 #include "toolstack/client.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,6 +23,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include "util/dynlib.h"
 
 #define CURL_SONAME "libcurl.so.4"
 
@@ -52,7 +53,7 @@
 
 struct curl_slist;
 
-static struct {
+static struct libcurl {
 	bool loaded;
 	void *(*easy_init)(void);
 	int (*easy_setopt)(void *h, int opt, ...);
@@ -64,55 +65,25 @@ static struct {
 	void (*slist_free_all)(struct curl_slist *l);
 } curl;
 
+#define CURL_SYM(field) DYNLIB_SYM(struct libcurl, field, "curl_" #field)
+
 static int load_curl(char *err, size_t errlen)
 {
-	static const struct {
-		const char *name;
-		size_t offset;
-	} syms[] = {
-		{ "curl_easy_init", offsetof(__typeof__(curl), easy_init) },
-		{ "curl_easy_setopt", offsetof(__typeof__(curl), easy_setopt) },
-		{ "curl_easy_perform",
-		  offsetof(__typeof__(curl), easy_perform) },
-		{ "curl_easy_getinfo",
-		  offsetof(__typeof__(curl), easy_getinfo) },
-		{ "curl_easy_cleanup",
-		  offsetof(__typeof__(curl), easy_cleanup) },
-		{ "curl_easy_strerror",
-		  offsetof(__typeof__(curl), easy_strerror) },
-		{ "curl_slist_append",
-		  offsetof(__typeof__(curl), slist_append) },
-		{ "curl_slist_free_all",
-		  offsetof(__typeof__(curl), slist_free_all) },
+	static const struct dynlib_sym syms[] = {
+		CURL_SYM(easy_init),	CURL_SYM(easy_setopt),
+		CURL_SYM(easy_perform), CURL_SYM(easy_getinfo),
+		CURL_SYM(easy_cleanup), CURL_SYM(easy_strerror),
+		CURL_SYM(slist_append), CURL_SYM(slist_free_all),
 	};
-	unsigned int i;
-	void *h;
+	int rc;
 
 	if (curl.loaded)
 		return 0;
-	h = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		snprintf(err, errlen,
-			 "cannot load " CURL_SONAME
-			 " (Debian package libcurl4), which the mica CLI uses "
-			 "to talk to micad: %s",
-			 dlerror());
-		return -ENOSYS;
-	}
-	for (i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
-		void *p = dlsym(h, syms[i].name);
-
-		if (!p) {
-			snprintf(err, errlen, CURL_SONAME " has no %s",
-				 syms[i].name);
-			dlclose(h);
-			return -ENOSYS;
-		}
-		/* POSIX: a function's address fits in a void *. */
-		memcpy((char *)&curl + syms[i].offset, &p, sizeof(p));
-	}
-	curl.loaded = true;
-	return 0;
+	rc = dynlib_load("the mica CLI (to talk to micad)", CURL_SONAME,
+			 "libcurl4", syms, sizeof(syms) / sizeof(syms[0]),
+			 &curl, err, errlen);
+	curl.loaded = rc == 0;
+	return rc;
 }
 
 const char *client_socket_path(const char *path)
