@@ -137,6 +137,24 @@ nested_copy_with_libs() {
 	fi
 }
 
+# Libraries mica loads with dlopen() when a VM or command needs them
+# (src/util/dynlib.h): ldd does not list them.
+MICA_DLOPEN_LIBS="libslirp.so.0 libmicrohttpd.so.12 libcurl.so.4"
+
+# nested_copy_dlopen_libs ROOT: those libraries and what they link, into
+# ROOT at their host paths.
+nested_copy_dlopen_libs() {
+	local root="$1" soname path lib
+	for soname in $MICA_DLOPEN_LIBS; do
+		path=$(ldconfig -p | awk -v l="$soname" '$1 == l && /x86-64/ { print $NF; exit }')
+		[ -n "$path" ] || nested_die "$soname not found (scripts/install-deps installs it)"
+		for lib in "$path" $(ldd "$path" | awk '/=> \// { print $3 }'); do
+			mkdir -p "$root/$(dirname "$lib")"
+			cp -L "$lib" "$root/$lib"
+		done
+	done
+}
+
 # nested_build_boottime: build tests/tools/boottime.c static into
 # build/nested/boottime when missing or older than its source; prints the path.
 nested_build_boottime() {
