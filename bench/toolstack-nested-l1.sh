@@ -133,12 +133,15 @@ while [ "$i" -le "$REPS" ]; do
 done
 
 echo "BENCH kind=burst-start t0=$("$CW" now)"
-i=1
+i=1 pids=
 while [ "$i" -le "$COUNT" ]; do
 	one burst "burst$i" >"$work/burst$i.line" &
+	pids="$pids $!"
 	i=$((i + 1))
 done
-wait
+# Not a bare wait: micad is a child of this shell too.
+# shellcheck disable=SC2086
+wait $pids
 cat "$work"/burst*.line
 timeout 60 "$M" list >"$work/list.out" 2>&1
 echo "BENCH kind=burst-running n=$(grep -c 'running' "$work/list.out")"
