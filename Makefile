@@ -13,8 +13,8 @@ BUILD ?= build
 
 # The VMM, except main.c (which the unit tests replace with their runner):
 # every .c file under src/, one directory per layer (docs/design.md).
-# micad's own parts (src/toolstack/micad_*.c) link SQLite and libmicrohttpd
-# directly, so they stay out of mica: micad and the unit tests add them.
+# micad's own parts (src/toolstack/micad_*.c) link SQLite directly, so they
+# stay out of mica: micad and the unit tests add them.
 MICAD_LIB_SRCS := $(sort $(wildcard src/toolstack/micad_*.c))
 LIB_SRCS := $(sort $(filter-out src/main.c src/micad.c $(MICAD_LIB_SRCS), \
 	$(wildcard src/*.c src/*/*.c src/*/*/*.c)))
@@ -48,9 +48,10 @@ LIBS := -Wl,--as-needed -pthread -ldl -luring -ljansson
 
 deps-check := $(strip $(foreach h,$(LIB_HEADERS),$(if $(wildcard /usr/include/$(h)),,$(h))))
 # micad alone links the daemon's libraries; mica loads libslirp (--net
-# user), libmicrohttpd (--api-socket) and libcurl (the CLI verbs) with
-# dlopen() when a VM or a command needs them (src/util/dynlib.h).
-MICAD_LIBS := $(LIBS) -lsqlite3 -lmicrohttpd
+# user), libmicrohttpd (--api-socket; micad's --socket too, through
+# src/util/httpd.c) and libcurl (the CLI verbs) with dlopen() when a VM or
+# a command needs them (src/util/dynlib.h).
+MICAD_LIBS := $(LIBS) -lsqlite3
 
 ifneq ($(deps-check),)
 $(error missing headers: $(deps-check); run scripts/install-deps (liburing-dev libslirp-dev libjansson-dev libmicrohttpd-dev))

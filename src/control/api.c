@@ -23,18 +23,13 @@
 #include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/timerfd.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include "util/dynlib.h"
 #include "util/log.h"
 
 #define QUOTE_MAX 64 /* bytes of client text quoted in an error */
@@ -457,117 +452,6 @@ void api_handle(const struct api_ops *ops, void *opaque, const char *method,
 }
 
 /* ---- the HTTP server -------------------------------------------------- */
-
-/*
- * libmicrohttpd is loaded when an API server is first opened, not linked:
- * Debian's build pulls in GnuTLS and eight more libraries, which would add
- * about 2 ms of start-up and 3 MiB of resident memory to every mica run,
- * with or without --api-socket. The soname pins the ABI of microhttpd.h.
- * The library stays loaded until exit.
- */
-#define MHD_SONAME "libmicrohttpd.so.12"
-
-static struct mhd_lib {
-	bool loaded;
-	__typeof__(MHD_start_daemon) *start_daemon;
-	__typeof__(MHD_stop_daemon) *stop_daemon;
-	__typeof__(MHD_get_daemon_info) *get_daemon_info;
-	__typeof__(MHD_run) *run;
-	__typeof__(MHD_get_timeout) *get_timeout;
-	__typeof__(MHD_add_connection) *add_connection;
-	__typeof__(MHD_lookup_connection_value) *lookup_connection_value;
-	__typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
-	__typeof__(MHD_add_response_header) *add_response_header;
-	__typeof__(MHD_queue_response) *queue_response;
-	__typeof__(MHD_destroy_response) *destroy_response;
-} mhd;
-
-#define MHD_SYM(field) DYNLIB_SYM(struct mhd_lib, field, "MHD_" #field)
-
-static int mhd_load(char *err, size_t errlen)
-{
-	static const struct dynlib_sym syms[] = {
-		MHD_SYM(start_daemon),
-		MHD_SYM(stop_daemon),
-		MHD_SYM(get_daemon_info),
-		MHD_SYM(run),
-		MHD_SYM(get_timeout),
-		MHD_SYM(add_connection),
-		MHD_SYM(lookup_connection_value),
-		MHD_SYM(create_response_from_buffer),
-		MHD_SYM(add_response_header),
-		MHD_SYM(queue_response),
-		MHD_SYM(destroy_response),
-	};
-	int rc;
-
-	if (mhd.loaded)
-		return 0;
-	rc = dynlib_load("--api-socket", MHD_SONAME, "libmicrohttpd12", syms,
-			 sizeof(syms) / sizeof(syms[0]), &mhd, err, errlen);
-	mhd.loaded = rc == 0;
-	return rc;
-}
-
-/* One request in progress: its body so far. */
-struct api_request {
-	char *body;
-	size_t len, cap;
-	size_t discarded; /* bytes past API_BODY_MAX */
-	bool too_large;
-	bool replied; /* counted in api_server.replying */
-};
-
-static enum MHD_Result send_reply(struct api_server *s,
-				  struct MHD_Connection *c,
-				  struct api_request *rq, struct api_reply *r)
-{
-	static const char oom[] = "{\"error\":\"mica is out of memory\"}";
-	struct MHD_Response *resp;
-	enum MHD_Result ret;
-	unsigned int status = r->status;
-
-	if (r->body) {
-		resp = mhd.create_response_from_buffer(strlen(r->body), r->body,
-						       MHD_RESPMEM_MUST_FREE);
-		if (!resp)
-			free(r->body);
-	} else {
-		status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-		resp = mhd.create_response_from_buffer(
-			sizeof(oom) - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
-	}
-	r->body = NULL;
-	if (!resp)
-		return MHD_NO; /* MHD closes the connection */
-	mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-				"application/json");
-	if (status == MHD_HTTP_METHOD_NOT_ALLOWED && r->allow)
-		mhd.add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
-	ret = mhd.queue_response(c, status, resp);
-	mhd.destroy_response(resp);
-	if (ret == MHD_YES) {
-		rq->replied = true;
-		s->replying++;
-	}
-	return ret;
-}
-
-static bool content_length_too_big(struct MHD_Connection *c)
-{
-	const char *cl = mhd.lookup_connection_value(
-		c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	unsigned long long n;
-	char *end;
-
-	if (!cl)
-		return false;
-	errno = 0;
-	n = strtoull(cl, &end, 10);
-	/* MHD itself refuses a malformed Content-Length. */
-	return end != cl && (errno == ERANGE || n > API_BODY_MAX);
-}
-
 static void reply_too_large(struct api_reply *r)
 {
 	*r = (struct api_reply){ .status = 0 };
@@ -575,187 +459,61 @@ static void reply_too_large(struct api_reply *r)
 		    "the request body is larger than %u bytes", API_BODY_MAX);
 }
 
-static bool append(struct api_request *rq, const char *data, size_t n)
+/* A request from util/httpd.c; body NULL: too large. */
+static void on_http(void *opaque, struct MHD_Connection *c, const char *method,
+		    const char *url, const char *body, size_t len,
+		    struct httpd_reply *out)
 {
-	if (rq->len + n > rq->cap) {
-		size_t cap = rq->cap ? rq->cap : 1024;
-		char *p;
-
-		while (cap < rq->len + n)
-			cap *= 2;
-		if (cap > API_BODY_MAX)
-			cap = API_BODY_MAX;
-		p = realloc(rq->body, cap);
-		if (!p)
-			return false;
-		rq->body = p;
-		rq->cap = cap;
-	}
-	memcpy(rq->body + rq->len, data, n);
-	rq->len += n;
-	return true;
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
-				  const char *url, const char *method,
-				  const char *version, const char *upload,
-				  size_t *upload_size, void **con_cls)
-{
-	struct api_server *s = cls;
-	struct api_request *rq = *con_cls;
+	struct api_server *s = opaque;
 	struct api_reply r;
 
-	(void)version;
-	if (!rq) {
-		/* The headers are in: a body too large is refused at once. */
-		rq = calloc(1, sizeof(*rq));
-		if (!rq)
-			return MHD_NO;
-		*con_cls = rq;
-		if (!content_length_too_big(c))
-			return MHD_YES;
-		reply_too_large(&r);
-		return send_reply(s, c, rq, &r);
-	}
-	if (*upload_size) {
-		size_t n = *upload_size;
-
-		*upload_size = 0;
-		if (!rq->too_large && n <= API_BODY_MAX - rq->len) {
-			if (!append(rq, upload, n))
-				return MHD_NO;
-			return MHD_YES;
-		}
-		/* Chunked and too long: read on a little, then hang up. */
-		rq->too_large = true;
-		rq->discarded += n;
-		return rq->discarded > 4 * (size_t)API_BODY_MAX ? MHD_NO :
-								  MHD_YES;
-	}
-	if (rq->too_large)
+	(void)c;
+	if (!body)
 		reply_too_large(&r);
 	else
-		api_handle(s->ops, s->opaque, method, url,
-			   rq->body ? rq->body : "", rq->len, &r);
-	return send_reply(s, c, rq, &r);
+		api_handle(s->ops, s->opaque, method, url, body, len, &r);
+	*out = (struct httpd_reply){
+		.status = r.status,
+		.body = r.body,
+		.allow = r.allow,
+	};
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
+static int listen_mod(void *opaque, uint32_t events)
 {
-	struct api_server *s = cls;
-	struct api_request *rq = *con_cls;
+	struct api_server *s = opaque;
 
-	(void)c;
-	(void)toe;
-	if (!rq)
-		return;
-	if (rq->replied && s->replying)
-		s->replying--;
-	free(rq->body);
-	free(rq);
-	*con_cls = NULL;
+	return loop_mod(s->loop, s->listener.fd, events);
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+static const struct httpd_config api_httpd = {
+	.name = "control API",
+	.oom = "{\"error\":\"mica is out of memory\"}",
+	.body_max = API_BODY_MAX,
+	.body_first = 1024,
+	.discard_max = 4 * (size_t)API_BODY_MAX,
+	.max_connections = API_MAX_CONNECTIONS,
+	.timeout_s = API_CONN_TIMEOUT_S,
+	.strict = true,
+	.handle = on_http,
+	.listen_mod = listen_mod,
+};
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	static struct log_ratelimit rl;
-	char msg[256];
-	size_t n;
-
-	(void)cls;
-	if (!log_ratelimit_ok(&rl))
-		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	n = strlen(msg);
-	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-		msg[--n] = '\0';
-	log_info("control API: %s", msg);
-}
-
-/* Runs MHD until it has nothing ready, then arms the timer for it. */
-static void run_mhd(struct api_server *s)
-{
-	struct itimerspec its = { .it_value = { 0 } };
-	MHD_UNSIGNED_LONG_LONG ms = 0;
-	bool timeout = false;
-	unsigned int i;
-
-	for (i = 0; i < 8; i++) {
-		mhd.run(s->mhd);
-		timeout = mhd.get_timeout(s->mhd, &ms) == MHD_YES;
-		if (!timeout || ms)
-			break;
-	}
-	if (timeout) {
-		if (!ms)
-			ms = 1; /* still busy: come back after the loop */
-		its.it_value.tv_sec = (time_t)(ms / 1000);
-		its.it_value.tv_nsec = (long)(ms % 1000) * 1000000;
-	}
-	timerfd_settime(s->timer_fd, 0, &its, NULL);
-}
-
-/* Counts connections, to stop accepting at API_MAX_CONNECTIONS. */
-static void on_connection(void *cls, struct MHD_Connection *c,
-			  void **socket_context,
-			  enum MHD_ConnectionNotificationCode code)
-{
-	struct api_server *s = cls;
-
-	(void)c;
-	(void)socket_context;
-	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		s->connections++;
-	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED && s->connections) {
-		s->connections--;
-		/* Room again: take the next waiting client. */
-		if (s->accept_paused && s->listener.fd >= 0 &&
-		    loop_mod(s->loop, s->listener.fd, EPOLLIN) == 0)
-			s->accept_paused = false;
-	}
-}
-
-/*
- * A client connects. mica accepts, and hands the connection to MHD: at
- * the cap, clients wait in the listen backlog instead (MHD's own handling
- * of a listening socket at its connection limit can leave it unwatched).
- */
+/* A client connects. */
 static void on_accept(void *opaque, uint32_t events)
 {
 	struct api_server *s = opaque;
-	unsigned int i;
 
 	(void)events;
-	for (i = 0; i < API_MAX_CONNECTIONS; i++) {
-		struct sockaddr_un addr;
-		socklen_t len = sizeof(addr);
-		int fd;
-
-		if (s->connections >= API_MAX_CONNECTIONS) {
-			if (loop_mod(s->loop, s->listener.fd, 0) == 0)
-				s->accept_paused = true;
-			break;
-		}
-		fd = accept4(s->listener.fd, (struct sockaddr *)&addr, &len,
-			     SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			break;
-		/* On failure MHD closes fd itself. */
-		if (mhd.add_connection(s->mhd, fd, (struct sockaddr *)&addr,
-				       len) != MHD_YES)
-			log_info("control API: a connection was refused");
-	}
-	run_mhd(s);
+	httpd_accept(&s->http);
 }
 
 static void on_mhd(void *opaque, uint32_t events)
 {
+	struct api_server *s = opaque;
+
 	(void)events;
-	run_mhd(opaque);
+	httpd_run(&s->http);
 }
 
 static void on_timer(void *opaque, uint32_t events)
@@ -764,67 +522,48 @@ static void on_timer(void *opaque, uint32_t events)
 	uint64_t n;
 
 	(void)events;
-	if (read(s->timer_fd, &n, sizeof(n)) < 0)
+	if (read(s->http.timer_fd, &n, sizeof(n)) < 0)
 		log_debug("control API: timerfd read: %s", strerror(errno));
-	run_mhd(s);
+	httpd_run(&s->http);
 }
 
 int api_server_open(struct api_server *s, struct loop *loop, const char *path,
 		    const struct api_ops *ops, void *opaque, char *err,
 		    size_t errlen)
 {
-	const union MHD_DaemonInfo *info;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
 	s->loop = loop;
 	s->ops = ops;
 	s->opaque = opaque;
-	s->mhd_fd = s->timer_fd = -1;
+	httpd_init(&s->http, &api_httpd, s);
 	s->listener.fd = -1;
-	rc = mhd_load(err, errlen);
+	rc = httpd_load("--api-socket", err, errlen);
 	if (rc)
 		return rc;
 	rc = socket_listen(&s->listener, "--api-socket", path, err, errlen);
 	if (rc)
 		return rc;
-	s->timer_fd =
-		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (s->timer_fd < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	s->mhd = mhd.start_daemon(
-		MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG, 0,
-		NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-		s, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned int)API_MAX_CONNECTIONS,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)API_CONN_TIMEOUT_S,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-		MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_END);
-	if (!s->mhd) {
-		rc = -EIO;
+	s->http.listen_fd = s->listener.fd;
+	rc = httpd_start(&s->http);
+	if (rc == -EIO && !s->http.mhd) {
 		snprintf(err, errlen,
 			 "--api-socket '%s': cannot start the HTTP server "
 			 "(libmicrohttpd)",
 			 path);
 		goto out;
 	}
-	info = mhd.get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-	if (!info) {
-		rc = -EIO;
+	if (rc)
 		goto fail;
-	}
-	s->mhd_fd = info->epoll_fd;
-	rc = loop_add(loop, s->mhd_fd, EPOLLIN, on_mhd, s);
+	rc = loop_add(loop, s->http.mhd_fd, EPOLLIN, on_mhd, s);
 	if (!rc)
-		rc = loop_add(loop, s->timer_fd, EPOLLIN, on_timer, s);
+		rc = loop_add(loop, s->http.timer_fd, EPOLLIN, on_timer, s);
 	if (!rc)
 		rc = loop_add(loop, s->listener.fd, EPOLLIN, on_accept, s);
 	if (rc)
 		goto fail;
-	run_mhd(s);
+	httpd_run(&s->http);
 	return 0;
 
 fail:
@@ -834,47 +573,14 @@ out:
 	return rc;
 }
 
-/* Lets queued responses go out, for at most API_DRAIN_MS. */
-static void drain(struct api_server *s)
-{
-	uint64_t deadline = clock_ns() + API_DRAIN_MS * 1000000ull;
-
-	mhd.run(s->mhd);
-	while (s->replying) {
-		struct pollfd p = { .fd = s->mhd_fd, .events = POLLIN };
-		MHD_UNSIGNED_LONG_LONG ms = 0;
-		uint64_t now = clock_ns();
-		int wait;
-
-		if (now >= deadline)
-			break;
-		wait = (int)((deadline - now) / 1000000 + 1);
-		if (mhd.get_timeout(s->mhd, &ms) == MHD_YES &&
-		    ms < (MHD_UNSIGNED_LONG_LONG)wait)
-			wait = (int)ms;
-		if (wait && poll(&p, 1, wait) < 0 && errno != EINTR)
-			break;
-		mhd.run(s->mhd);
-	}
-}
-
 void api_server_close(struct api_server *s)
 {
 	if (s->listener.fd >= 0)
 		loop_del(s->loop, s->listener.fd); /* no new connections */
-	if (s->mhd) {
-		if (s->mhd_fd >= 0) {
-			loop_del(s->loop, s->mhd_fd);
-			drain(s);
-		}
-		mhd.stop_daemon(s->mhd); /* calls on_completed for the rest */
-		s->mhd = NULL;
-	}
-	s->mhd_fd = -1;
-	if (s->timer_fd >= 0) {
-		loop_del(s->loop, s->timer_fd);
-		close(s->timer_fd);
-	}
-	s->timer_fd = -1;
+	if (s->http.mhd_fd >= 0)
+		loop_del(s->loop, s->http.mhd_fd);
+	if (s->http.timer_fd >= 0)
+		loop_del(s->loop, s->http.timer_fd);
+	httpd_stop(&s->http, API_DRAIN_MS); /* on_completed for the rest */
 	socket_unlisten(&s->listener);
 }

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "backends/socket.h"
+#include "util/httpd.h"
 #include "util/loop.h"
 #include "vm/vm.h"
 
@@ -77,19 +78,12 @@ void api_handle(const struct api_ops *ops, void *opaque, const char *method,
 		const char *path, const char *body, size_t len,
 		struct api_reply *r);
 
-struct MHD_Daemon;
-
 struct api_server {
 	struct loop *loop;
 	const struct api_ops *ops;
 	void *opaque;
 	struct socket_listener listener;
-	struct MHD_Daemon *mhd;
-	int mhd_fd; /* MHD's epoll fd, watched on the loop */
-	int timer_fd; /* MHD's connection timeouts */
-	unsigned int replying; /* responses queued, not yet sent */
-	unsigned int connections; /* open, as MHD counts them */
-	bool accept_paused; /* at API_MAX_CONNECTIONS */
+	struct httpd http; /* its mhd_fd and timer_fd watched on the loop */
 };
 
 /*

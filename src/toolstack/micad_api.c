@@ -27,13 +27,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "util/log.h"
 
 #define MSG_MAX 1024
+
+static const struct httpd_config micad_httpd;
 
 /* ---- replies ---- */
 
@@ -129,6 +130,7 @@ void micad_api_init(struct micad_api *api, const struct micad_ops *ops,
 	api->opaque = opaque;
 	api->now_ns = default_now;
 	api->listen_w.fd = api->mhd_w.fd = api->timer_w.fd = -1;
+	httpd_init(&api->http, &micad_httpd, api);
 }
 
 /* Takes a token from uid's bucket; false when it is empty. */
@@ -521,242 +523,64 @@ void micad_api_handle(struct micad_api *api, const char *method,
 
 /* ---- the HTTP server ---- */
 
-struct request {
-	char *body;
-	size_t len, cap;
-	size_t discarded;
-	bool too_large;
-};
-
-static uid_t peer_uid(struct MHD_Connection *c)
+/* A request from util/httpd.c; body NULL: too large. */
+static void on_http(void *opaque, struct MHD_Connection *c, const char *method,
+		    const char *url, const char *body, size_t len,
+		    struct httpd_reply *out)
 {
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-
-	if (!ci ||
-	    getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len))
-		return (uid_t)-1;
-	return cred.uid;
-}
-
-static enum MHD_Result send_reply(struct MHD_Connection *c,
-				  struct micad_reply *r)
-{
-	static const char oom[] = "{\"error\":\"micad is out of memory\"}";
-	struct MHD_Response *resp;
-	enum MHD_Result ret;
-	unsigned int status = r->status;
-
-	if (r->body) {
-		resp = MHD_create_response_from_buffer(strlen(r->body), r->body,
-						       MHD_RESPMEM_MUST_FREE);
-		if (!resp)
-			free(r->body);
-	} else {
-		status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-		resp = MHD_create_response_from_buffer(
-			sizeof(oom) - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
-	}
-	r->body = NULL;
-	if (!resp)
-		return MHD_NO;
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-				"application/json");
-	if (status == MHD_HTTP_METHOD_NOT_ALLOWED && r->allow)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
-	ret = MHD_queue_response(c, status, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
-static bool content_length_too_big(struct MHD_Connection *c)
-{
-	const char *cl = MHD_lookup_connection_value(
-		c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	unsigned long long n;
-	char *end;
-
-	if (!cl)
-		return false;
-	errno = 0;
-	n = strtoull(cl, &end, 10);
-	return end != cl && (errno == ERANGE || n > MICAD_API_BODY_MAX);
-}
-
-static bool append(struct request *rq, const char *data, size_t n)
-{
-	if (rq->len + n > rq->cap) {
-		size_t cap = rq->cap ? rq->cap : 4096;
-		char *p;
-
-		while (cap < rq->len + n)
-			cap *= 2;
-		if (cap > MICAD_API_BODY_MAX)
-			cap = MICAD_API_BODY_MAX;
-		p = realloc(rq->body, cap);
-		if (!p)
-			return false;
-		rq->body = p;
-		rq->cap = cap;
-	}
-	memcpy(rq->body + rq->len, data, n);
-	rq->len += n;
-	return true;
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
-				  const char *url, const char *method,
-				  const char *version, const char *upload,
-				  size_t *upload_size, void **con_cls)
-{
-	struct micad_api *api = cls;
-	struct request *rq = *con_cls;
+	struct micad_api *api = opaque;
 	struct micad_reply r;
 
-	(void)version;
-	if (!rq) {
-		rq = calloc(1, sizeof(*rq));
-		if (!rq)
-			return MHD_NO;
-		*con_cls = rq;
-		if (!content_length_too_big(c))
-			return MHD_YES;
-		micad_api_too_large(&r);
-		return send_reply(c, &r);
-	}
-	if (*upload_size) {
-		size_t n = *upload_size;
-
-		*upload_size = 0;
-		if (!rq->too_large && n <= MICAD_API_BODY_MAX - rq->len)
-			return append(rq, upload, n) ? MHD_YES : MHD_NO;
-		/* Chunked and too long: read on a little, then hang up. */
-		rq->too_large = true;
-		rq->discarded += n;
-		return rq->discarded > 2 * (size_t)MICAD_API_BODY_MAX ? MHD_NO :
-									MHD_YES;
-	}
-	if (rq->too_large)
+	if (!body)
 		micad_api_too_large(&r);
 	else
-		micad_api_handle(api, method, url,
-				 MHD_lookup_connection_value(
-					 c, MHD_GET_ARGUMENT_KIND, "limit"),
-				 rq->body ? rq->body : "", rq->len, peer_uid(c),
-				 &r);
-	return send_reply(c, &r);
+		micad_api_handle(api, method, url, httpd_query(c, "limit"),
+				 body, len, httpd_peer_uid(c), &r);
+	*out = (struct httpd_reply){
+		.status = r.status,
+		.body = r.body,
+		.allow = r.allow,
+	};
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
+static int listen_mod(void *opaque, uint32_t events)
 {
-	struct request *rq = *con_cls;
+	struct micad_api *api = opaque;
 
-	(void)cls;
-	(void)c;
-	(void)toe;
-	if (!rq)
-		return;
-	free(rq->body);
-	free(rq);
-	*con_cls = NULL;
+	return micad_watch_mod(api->loop, &api->listen_w, events);
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
-
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	static struct log_ratelimit rl;
-	char msg[256];
-	size_t n;
-
-	(void)cls;
-	if (log_threshold < LOG_DEBUG || !log_ratelimit_ok(&rl))
-		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	n = strlen(msg);
-	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-		msg[--n] = '\0';
-	log_debug("API: %s", msg);
-}
-
-static void run_mhd(struct micad_api *api)
-{
-	struct itimerspec its = { .it_value = { 0 } };
-	MHD_UNSIGNED_LONG_LONG ms = 0;
-	bool timeout = false;
-	unsigned int i;
-
-	for (i = 0; i < 8; i++) {
-		MHD_run(api->mhd);
-		timeout = MHD_get_timeout(api->mhd, &ms) == MHD_YES;
-		if (!timeout || ms)
-			break;
-	}
-	if (timeout) {
-		if (!ms)
-			ms = 1;
-		its.it_value.tv_sec = (time_t)(ms / 1000);
-		its.it_value.tv_nsec = (long)(ms % 1000) * 1000000;
-	}
-	timerfd_settime(api->timer_w.fd, 0, &its, NULL);
-}
-
-static void on_connection(void *cls, struct MHD_Connection *c,
-			  void **socket_context,
-			  enum MHD_ConnectionNotificationCode code)
-{
-	struct micad_api *api = cls;
-
-	(void)c;
-	(void)socket_context;
-	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		api->connections++;
-	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED && api->connections) {
-		api->connections--;
-		if (api->accept_paused && api->listen_w.fd >= 0 &&
-		    micad_watch_mod(api->loop, &api->listen_w, EPOLLIN) == 0)
-			api->accept_paused = false;
-	}
-}
+static const struct httpd_config micad_httpd = {
+	.name = "API",
+	.oom = "{\"error\":\"micad is out of memory\"}",
+	.body_max = MICAD_API_BODY_MAX,
+	.body_first = 4096,
+	.discard_max = 2 * (size_t)MICAD_API_BODY_MAX,
+	.max_connections = MICAD_API_MAX_CONNECTIONS,
+	.timeout_s = MICAD_API_TIMEOUT_S,
+	.debug_log = true,
+	.handle = on_http,
+	.listen_mod = listen_mod,
+};
 
 static void on_accept(struct micad_watch *w, uint32_t events)
 {
 	struct micad_api *api =
 		(struct micad_api *)((char *)w -
 				     offsetof(struct micad_api, listen_w));
-	unsigned int i;
 
 	(void)events;
-	for (i = 0; i < MICAD_API_MAX_CONNECTIONS; i++) {
-		struct sockaddr_un addr;
-		socklen_t len = sizeof(addr);
-		int fd;
-
-		if (api->connections >= MICAD_API_MAX_CONNECTIONS) {
-			if (micad_watch_mod(api->loop, &api->listen_w, 0) == 0)
-				api->accept_paused = true;
-			break;
-		}
-		fd = accept4(api->listen_w.fd, (struct sockaddr *)&addr, &len,
-			     SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			break;
-		if (MHD_add_connection(api->mhd, fd, (struct sockaddr *)&addr,
-				       len) != MHD_YES)
-			log_info("API: a connection was refused");
-	}
-	run_mhd(api);
+	httpd_accept(&api->http);
 }
 
 static void on_mhd(struct micad_watch *w, uint32_t events)
 {
+	struct micad_api *api =
+		(struct micad_api *)((char *)w -
+				     offsetof(struct micad_api, mhd_w));
+
 	(void)events;
-	run_mhd((struct micad_api *)((char *)w -
-				     offsetof(struct micad_api, mhd_w)));
+	httpd_run(&api->http);
 }
 
 static void on_timer(struct micad_watch *w, uint32_t events)
@@ -769,7 +593,7 @@ static void on_timer(struct micad_watch *w, uint32_t events)
 	(void)events;
 	if (read(w->fd, &n, sizeof(n)) < 0)
 		log_debug("API: timerfd: %s", strerror(errno));
-	run_mhd(api);
+	httpd_run(&api->http);
 }
 
 /* Binds a UNIX socket at path; a stale socket file is replaced. */
@@ -840,7 +664,6 @@ fail_errno:
 int micad_api_listen(struct micad_api *api, struct micad_loop *loop,
 		     const char *path, gid_t gid, char *err, size_t errlen)
 {
-	const union MHD_DaemonInfo *info;
 	int rc;
 
 	api->loop = loop;
@@ -848,35 +671,18 @@ int micad_api_listen(struct micad_api *api, struct micad_loop *loop,
 	api->listen_w = (struct micad_watch){ .fd = -1, .fn = on_accept };
 	api->mhd_w = (struct micad_watch){ .fd = -1, .fn = on_mhd };
 	api->timer_w = (struct micad_watch){ .fd = -1, .fn = on_timer };
+	rc = httpd_load("--socket", err, errlen);
+	if (rc)
+		return rc;
 	rc = listen_unix(path, gid, err, errlen);
 	if (rc < 0)
 		return rc;
-	api->listen_w.fd = rc;
-	api->timer_w.fd =
-		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (api->timer_w.fd < 0) {
-		rc = -errno;
+	api->listen_w.fd = api->http.listen_fd = rc;
+	rc = httpd_start(&api->http);
+	if (rc)
 		goto fail;
-	}
-	api->mhd = MHD_start_daemon(
-		MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG, 0,
-		NULL, NULL, on_request, api, MHD_OPTION_EXTERNAL_LOGGER,
-		mhd_log, api, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned int)MICAD_API_MAX_CONNECTIONS,
-		MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned int)MICAD_API_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED,
-		on_completed, api, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
-		api, MHD_OPTION_END);
-	if (!api->mhd) {
-		rc = -EIO;
-		goto fail;
-	}
-	info = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-	if (!info) {
-		rc = -EIO;
-		goto fail;
-	}
-	api->mhd_w.fd = info->epoll_fd;
+	api->mhd_w.fd = api->http.mhd_fd;
+	api->timer_w.fd = api->http.timer_fd;
 	rc = micad_watch_add(loop, &api->mhd_w, EPOLLIN);
 	if (!rc)
 		rc = micad_watch_add(loop, &api->timer_w, EPOLLIN);
@@ -884,7 +690,7 @@ int micad_api_listen(struct micad_api *api, struct micad_loop *loop,
 		rc = micad_watch_add(loop, &api->listen_w, EPOLLIN);
 	if (rc)
 		goto fail;
-	run_mhd(api);
+	httpd_run(&api->http);
 	return 0;
 
 fail:
@@ -901,18 +707,12 @@ void micad_api_close(struct micad_api *api)
 		close(api->listen_w.fd);
 		unlink(api->path);
 	}
-	api->listen_w.fd = -1;
-	if (api->mhd) {
-		if (api->mhd_w.fd >= 0)
-			micad_watch_del(api->loop, &api->mhd_w);
-		MHD_run(api->mhd); /* what is ready goes out */
-		MHD_stop_daemon(api->mhd);
-	}
-	api->mhd = NULL;
+	api->listen_w.fd = api->http.listen_fd = -1;
+	if (api->mhd_w.fd >= 0)
+		micad_watch_del(api->loop, &api->mhd_w);
 	api->mhd_w.fd = -1;
-	if (api->timer_w.fd >= 0) {
+	if (api->timer_w.fd >= 0)
 		micad_watch_del(api->loop, &api->timer_w);
-		close(api->timer_w.fd);
-	}
 	api->timer_w.fd = -1;
+	httpd_stop(&api->http, 0); /* what is ready goes out */
 }

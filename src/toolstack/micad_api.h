@@ -21,6 +21,7 @@
 
 #include "toolstack/domcfg.h"
 #include "toolstack/micad_loop.h"
+#include "util/httpd.h"
 
 #define MICAD_API_BODY_MAX (1u << 20)
 #define MICAD_API_MAX_CONNECTIONS 32
@@ -81,11 +82,9 @@ struct micad_api {
 
 	/* The server (micad_api_listen). */
 	struct micad_loop *loop;
-	struct MHD_Daemon *mhd;
-	struct micad_watch listen_w, mhd_w, timer_w;
+	struct httpd http;
+	struct micad_watch listen_w, mhd_w, timer_w; /* http's fds */
 	char path[108];
-	unsigned int connections;
-	bool accept_paused;
 };
 
 struct micad_reply {
