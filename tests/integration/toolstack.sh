@@ -58,7 +58,7 @@ libs() { ldd "$1" | awk '/=> \// { print $3 }'; }
 	libs "$MICA_ROOT/build/micad"
 	libs "$MICA_ROOT/build/mica"
 	for l in $MICA_DLOPEN_LIBS; do
-		p=$(ldconfig -p | awk -v l="$l" '$1 == l && /x86-64/ { print $NF; exit }')
+		p=$(ldconfig -p | awk -v l="$l" '$1 == l && /x86-64/ && !n++ { print $NF }')
 		[ -n "$p" ] || continue
 		echo "$p"
 		libs "$p"

@@ -142,11 +142,13 @@ nested_copy_with_libs() {
 MICA_DLOPEN_LIBS="libslirp.so.0 libmicrohttpd.so.12 libcurl.so.4"
 
 # nested_copy_dlopen_libs ROOT: those libraries and what they link, into
-# ROOT at their host paths.
+# ROOT at their host paths. (awk reads all of ldconfig's output: an early
+# exit would kill ldconfig with SIGPIPE, which pipefail and set -e turn
+# into a silent failure of the whole script.)
 nested_copy_dlopen_libs() {
 	local root="$1" soname path lib
 	for soname in $MICA_DLOPEN_LIBS; do
-		path=$(ldconfig -p | awk -v l="$soname" '$1 == l && /x86-64/ { print $NF; exit }')
+		path=$(ldconfig -p | awk -v l="$soname" '$1 == l && /x86-64/ && !n++ { print $NF }')
 		[ -n "$path" ] || nested_die "$soname not found (scripts/install-deps installs it)"
 		for lib in "$path" $(ldd "$path" | awk '/=> \// { print $3 }'); do
 			mkdir -p "$root/$(dirname "$lib")"
