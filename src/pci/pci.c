@@ -71,8 +71,7 @@ struct pci_host {
 	pthread_mutex_t cfg_lock;
 	pthread_rwlock_t map_lock;
 	pthread_mutex_t intx_lock;
-	bool locks_ok;
-	bool reg_cfg, reg_ecam, reg_mmio, reg_io; /* bus ranges held */
+	unsigned int nr_ranges; /* of host_ranges[], registered in order */
 
 	uint32_t config_address;
 	const struct bus_ops *cf9_ops;
@@ -850,6 +849,42 @@ static void bridge_init(struct pci_host *h)
 	h->slots[0] = br;
 }
 
+/* What the host decodes: a port or MMIO range each. */
+static const struct {
+	bool mmio;
+	uint64_t base, len;
+	const struct bus_ops *ops;
+	const char *name;
+} host_ranges[] = {
+	{ .mmio = false,
+	  .base = PORT_PCI_CONFIG,
+	  .len = PORT_PCI_CONFIG_LEN,
+	  .ops = &cfg_port_ops,
+	  .name = "pci-config" },
+	{ .mmio = true,
+	  .base = LAYOUT_PCI_ECAM,
+	  .len = LAYOUT_PCI_ECAM_SIZE,
+	  .ops = &ecam_ops,
+	  .name = "pci-ecam" },
+	{ .mmio = true,
+	  .base = LAYOUT_PCI_MMIO,
+	  .len = LAYOUT_PCI_MMIO_SIZE,
+	  .ops = &mmio_window_ops,
+	  .name = "pci-mmio" },
+	{ .mmio = false,
+	  .base = PORT_PCI_IO,
+	  .len = PORT_PCI_IO_SIZE,
+	  .ops = &io_window_ops,
+	  .name = "pci-io" },
+};
+
+#define NR_HOST_RANGES (sizeof(host_ranges) / sizeof(host_ranges[0]))
+
+static struct bus *range_bus(const struct pci_host *h, unsigned int i)
+{
+	return host_ranges[i].mmio ? h->dh.mmio : h->dh.pio;
+}
+
 int pci_host_init(struct pci_host **out, const struct device_host *host)
 {
 	struct pci_host *h;
@@ -862,52 +897,37 @@ int pci_host_init(struct pci_host **out, const struct device_host *host)
 	h->dh = *host;
 	h->dh.pci = h;
 	rc = -pthread_mutex_init(&h->cfg_lock, NULL);
-	if (rc) {
-		free(h);
-		return rc;
-	}
+	if (rc)
+		goto out_free;
 	rc = -pthread_mutex_init(&h->intx_lock, NULL);
-	if (rc) {
-		pthread_mutex_destroy(&h->cfg_lock);
-		free(h);
-		return rc;
-	}
+	if (rc)
+		goto out_cfg_lock;
 	rc = -pthread_rwlock_init(&h->map_lock, NULL);
-	if (rc) {
-		pthread_mutex_destroy(&h->intx_lock);
-		pthread_mutex_destroy(&h->cfg_lock);
-		free(h);
-		return rc;
-	}
-	h->locks_ok = true;
+	if (rc)
+		goto out_intx_lock;
 	h->mmio_next = LAYOUT_PCI_MMIO;
 	h->io_next = PORT_PCI_IO;
 	bridge_init(h);
 
-	rc = bus_register(host->pio, PORT_PCI_CONFIG, PORT_PCI_CONFIG_LEN,
-			  &cfg_port_ops, h, "pci-config");
-	if (rc)
-		goto fail;
-	h->reg_cfg = true;
-	rc = bus_register(host->mmio, LAYOUT_PCI_ECAM, LAYOUT_PCI_ECAM_SIZE,
-			  &ecam_ops, h, "pci-ecam");
-	if (rc)
-		goto fail;
-	h->reg_ecam = true;
-	rc = bus_register(host->mmio, LAYOUT_PCI_MMIO, LAYOUT_PCI_MMIO_SIZE,
-			  &mmio_window_ops, h, "pci-mmio");
-	if (rc)
-		goto fail;
-	h->reg_mmio = true;
-	rc = bus_register(host->pio, PORT_PCI_IO, PORT_PCI_IO_SIZE,
-			  &io_window_ops, h, "pci-io");
-	if (rc)
-		goto fail;
-	h->reg_io = true;
+	for (; h->nr_ranges < NR_HOST_RANGES; h->nr_ranges++) {
+		unsigned int i = h->nr_ranges;
+
+		rc = bus_register(range_bus(h, i), host_ranges[i].base,
+				  host_ranges[i].len, host_ranges[i].ops, h,
+				  host_ranges[i].name);
+		if (rc) {
+			pci_host_destroy(h);
+			return rc;
+		}
+	}
 	*out = h;
 	return 0;
-fail:
-	pci_host_destroy(h);
+out_intx_lock:
+	pthread_mutex_destroy(&h->intx_lock);
+out_cfg_lock:
+	pthread_mutex_destroy(&h->cfg_lock);
+out_free:
+	free(h);
 	return rc;
 }
 
@@ -915,22 +935,15 @@ void pci_host_destroy(struct pci_host *h)
 {
 	if (!h)
 		return;
-	if (h->reg_io)
-		bus_unregister(h->dh.pio, PORT_PCI_IO);
-	if (h->reg_mmio)
-		bus_unregister(h->dh.mmio, LAYOUT_PCI_MMIO);
-	if (h->reg_ecam)
-		bus_unregister(h->dh.mmio, LAYOUT_PCI_ECAM);
-	if (h->reg_cfg)
-		bus_unregister(h->dh.pio, PORT_PCI_CONFIG);
+	while (h->nr_ranges--)
+		bus_unregister(range_bus(h, h->nr_ranges),
+			       host_ranges[h->nr_ranges].base);
 	/* Devices still plugged in (a failed VM build) lose their host. */
 	for (unsigned int s = 1; s < PCI_MAX_SLOTS; s++)
 		if (h->slots[s])
 			pci_device_unregister(h->slots[s]);
-	if (h->locks_ok) {
-		pthread_rwlock_destroy(&h->map_lock);
-		pthread_mutex_destroy(&h->intx_lock);
-		pthread_mutex_destroy(&h->cfg_lock);
-	}
+	pthread_rwlock_destroy(&h->map_lock);
+	pthread_mutex_destroy(&h->intx_lock);
+	pthread_mutex_destroy(&h->cfg_lock);
 	free(h);
 }
