@@ -548,26 +548,60 @@ struct dsdt_device {
 	uint8_t irq;
 };
 
-/* IO descriptors, an IRQ descriptor and the end tag. */
-#define CRS_MAX (PNP_MAX_IO * 8 + 3 + 2)
+/* The largest _CRS template, PCI0's, with room to spare. */
+#define CRS_MAX 96
 
-static void dsdt_crs(struct aml *a, const struct dsdt_device *d)
+/*
+ * Name (_CRS, ResourceTemplate () { ... }): fill() emits the resource
+ * descriptors into a scratch buffer, this adds the end tag and wraps the
+ * template in a Buffer.
+ */
+static void aml_name_crs(struct aml *a, aml_body_fn *fill, const void *ctx)
 {
-	for (unsigned int i = 0; i < d->nr_io; i++) {
-		/* Fixed ranges: _MIN = _MAX, alignment 1. */
-		aml_byte(a, RES_IO);
-		aml_byte(a, RES_IO_DECODE16);
-		aml_le(a, d->io[i].base, 2);
-		aml_le(a, d->io[i].base, 2);
-		aml_byte(a, 1);
-		aml_byte(a, d->io[i].len);
+	uint8_t crs[CRS_MAX];
+	struct aml r = { .buf = crs, .cap = sizeof(crs) };
+
+	fill(&r, ctx);
+	aml_byte(&r, RES_END_TAG);
+	aml_byte(&r, 0); /* checksum 0: "the template is valid" (6.4.2.9) */
+	if (r.pos > r.cap) {
+		aml_fail(a, -EOVERFLOW);
+		return;
 	}
+	aml_byte(a, AML_NAME_OP);
+	aml_nameseg(a, "_CRS");
+	aml_buffer(a, crs, r.pos);
+}
+
+/* IO: a fixed range, _MIN = _MAX, alignment 1. */
+static void res_io_fixed(struct aml *a, uint16_t base, uint8_t len)
+{
+	aml_byte(a, RES_IO);
+	aml_byte(a, RES_IO_DECODE16);
+	aml_le(a, base, 2);
+	aml_le(a, base, 2);
+	aml_byte(a, 1);
+	aml_byte(a, len);
+}
+
+/* Device (name) { body }: body emits the NameSeg, then the objects. */
+static void aml_device(struct aml *a, aml_body_fn *body, const void *ctx)
+{
+	aml_byte(a, AML_EXT_OP_PREFIX);
+	aml_byte(a, AML_DEVICE_OP);
+	aml_pkg(a, body, ctx);
+}
+
+static void dsdt_crs(struct aml *a, const void *ctx)
+{
+	const struct dsdt_device *d = ctx;
+
+	for (unsigned int i = 0; i < d->nr_io; i++)
+		res_io_fixed(a, d->io[i].base, d->io[i].len);
 	if (d->has_irq) {
 		aml_byte(a, RES_IRQ_NO_FLAGS);
 		aml_le(a, 1u << d->irq, 2);
 	}
-	aml_byte(a, RES_END_TAG);
-	aml_byte(a, 0); /* checksum 0: "the template is valid" (6.4.2.9) */
 }
 
 static void dsdt_device_body(struct aml *a, const void *ctx)
@@ -585,27 +619,14 @@ static void dsdt_device_body(struct aml *a, const void *ctx)
 
 	aml_name_integer(a, "_UID", d->uid);
 
-	if (d->nr_io || d->has_irq) {
-		uint8_t crs[CRS_MAX];
-		struct aml r = { .buf = crs, .cap = sizeof(crs) };
-
-		dsdt_crs(&r, d);
-		if (r.pos > r.cap) {
-			aml_fail(a, -EOVERFLOW);
-			return;
-		}
-		aml_byte(a, AML_NAME_OP);
-		aml_nameseg(a, "_CRS");
-		aml_buffer(a, crs, r.pos);
-	}
+	if (d->nr_io || d->has_irq)
+		aml_name_crs(a, dsdt_crs, d);
 }
 
 /* Device (name) { _HID, _UID, _CRS } */
 static void dsdt_device(struct aml *a, const struct dsdt_device *d)
 {
-	aml_byte(a, AML_EXT_OP_PREFIX);
-	aml_byte(a, AML_DEVICE_OP);
-	aml_pkg(a, dsdt_device_body, d);
+	aml_device(a, dsdt_device_body, d);
 }
 
 static const struct dsdt_device dsdt_pnp_devices[] = {
@@ -688,24 +709,18 @@ static void res_dword_memory(struct aml *a, uint32_t min, uint32_t len)
  * (where the legacy devices live), the PCI I/O window and the 32-bit
  * memory window. The ECAM is not a window; MRES reserves it.
  */
-static void pci0_crs(struct aml *a)
+static void pci0_crs(struct aml *a, const void *ctx)
 {
+	(void)ctx;
 	res_word_range(a, RES_ADDR_TYPE_BUS, 0, LAYOUT_PCI_BUS_MIN,
 		       LAYOUT_PCI_BUS_MAX);
-	aml_byte(a, RES_IO);
-	aml_byte(a, RES_IO_DECODE16);
-	aml_le(a, PORT_PCI_CONFIG, 2);
-	aml_le(a, PORT_PCI_CONFIG, 2);
-	aml_byte(a, 1);
-	aml_byte(a, PORT_PCI_CONFIG_LEN);
+	res_io_fixed(a, PORT_PCI_CONFIG, PORT_PCI_CONFIG_LEN);
 	res_word_range(a, RES_ADDR_TYPE_IO, RES_IO_ENTIRE_RANGE, 0,
 		       PORT_PCI_CONFIG - 1);
 	res_word_range(a, RES_ADDR_TYPE_IO, RES_IO_ENTIRE_RANGE, PORT_PCI_IO,
 		       (uint16_t)(PORT_PCI_IO + PORT_PCI_IO_SIZE - 1));
 	res_dword_memory(a, (uint32_t)LAYOUT_PCI_MMIO,
 			 (uint32_t)LAYOUT_PCI_MMIO_SIZE);
-	aml_byte(a, RES_END_TAG);
-	aml_byte(a, 0);
 }
 
 #define PRT_FIRST_SLOT 1 /* slot 0 is the host bridge: no INTx */
@@ -738,13 +753,8 @@ static void prt_body(struct aml *a, const void *ctx)
 	}
 }
 
-#define PCI0_CRS_MAX 96
-
 static void pci0_body(struct aml *a, const void *ctx)
 {
-	uint8_t crs[PCI0_CRS_MAX];
-	struct aml r = { .buf = crs, .cap = sizeof(crs) };
-
 	(void)ctx;
 	aml_nameseg(a, "PCI0");
 	aml_byte(a, AML_NAME_OP);
@@ -756,14 +766,7 @@ static void pci0_body(struct aml *a, const void *ctx)
 	aml_name_integer(a, "_SEG", 0);
 	aml_name_integer(a, "_BBN", LAYOUT_PCI_BUS_MIN);
 	aml_name_integer(a, "_UID", 0);
-	pci0_crs(&r);
-	if (r.pos > r.cap) {
-		aml_fail(a, -EOVERFLOW);
-		return;
-	}
-	aml_byte(a, AML_NAME_OP);
-	aml_nameseg(a, "_CRS");
-	aml_buffer(a, crs, r.pos);
+	aml_name_crs(a, pci0_crs, NULL);
 	aml_byte(a, AML_NAME_OP);
 	aml_nameseg(a, "_PRT");
 	aml_byte(a, AML_PACKAGE_OP);
@@ -774,38 +777,25 @@ static void pci0_body(struct aml *a, const void *ctx)
  * Motherboard resources (PNP0C02): the ECAM, which Linux wants reserved
  * here (or in e820) before it trusts the MCFG.
  */
+static void mres_crs(struct aml *a, const void *ctx)
+{
+	(void)ctx;
+	aml_byte(a, RES_MEMORY32_FIXED);
+	aml_le(a, 9, 2);
+	aml_byte(a, RES_MEM_READ_WRITE);
+	aml_le(a, LAYOUT_PCI_ECAM, 4);
+	aml_le(a, LAYOUT_PCI_ECAM_SIZE, 4);
+}
+
 static void mres_body(struct aml *a, const void *ctx)
 {
-	uint8_t crs[16];
-	struct aml r = { .buf = crs, .cap = sizeof(crs) };
-
 	(void)ctx;
 	aml_nameseg(a, "MRES");
 	aml_byte(a, AML_NAME_OP);
 	aml_nameseg(a, "_HID");
 	aml_eisaid(a, "PNP0C02");
 	aml_name_integer(a, "_UID", 0);
-	aml_byte(&r, RES_MEMORY32_FIXED);
-	aml_le(&r, 9, 2);
-	aml_byte(&r, RES_MEM_READ_WRITE);
-	aml_le(&r, LAYOUT_PCI_ECAM, 4);
-	aml_le(&r, LAYOUT_PCI_ECAM_SIZE, 4);
-	aml_byte(&r, RES_END_TAG);
-	aml_byte(&r, 0);
-	if (r.pos > r.cap) {
-		aml_fail(a, -EOVERFLOW);
-		return;
-	}
-	aml_byte(a, AML_NAME_OP);
-	aml_nameseg(a, "_CRS");
-	aml_buffer(a, crs, r.pos);
-}
-
-static void dsdt_device_fn(struct aml *a, aml_body_fn *body)
-{
-	aml_byte(a, AML_EXT_OP_PREFIX);
-	aml_byte(a, AML_DEVICE_OP);
-	aml_pkg(a, body, NULL);
+	aml_name_crs(a, mres_crs, NULL);
 }
 
 static void dsdt_sb_body(struct aml *a, const void *ctx)
@@ -819,8 +809,8 @@ static void dsdt_sb_body(struct aml *a, const void *ctx)
 	for (size_t i = 0;
 	     i < sizeof(dsdt_pnp_devices) / sizeof(dsdt_pnp_devices[0]); i++)
 		dsdt_device(a, &dsdt_pnp_devices[i]);
-	dsdt_device_fn(a, pci0_body);
-	dsdt_device_fn(a, mres_body);
+	aml_device(a, pci0_body, NULL);
+	aml_device(a, mres_body, NULL);
 
 	/*
 	 * Processor devices (ACPI 6.3 8.4): Linux matches _UID against the
