@@ -121,34 +121,24 @@ static unsigned int default_routes(struct kvm_irq_routing_entry *e)
 	return n;
 }
 
-/* With route_lock held: the defaults plus every MSI route, to KVM. */
+/* With route_lock held: the whole table, defaults and MSI routes, to KVM. */
 static int commit_routes(struct vm *vm)
 {
-	unsigned int n = NR_DEFAULT_ROUTES + vm->nr_msi_routes;
-	struct kvm_irq_routing_entry *t = calloc(n, sizeof(*t));
-	int rc;
-
-	if (!t)
-		return -ENOMEM;
-	default_routes(t);
-	memcpy(t + NR_DEFAULT_ROUTES, vm->msi_routes,
-	       vm->nr_msi_routes * sizeof(*t));
-	rc = kvm_set_gsi_routing(&vm->kvm, t, n);
-	free(t);
-	return rc;
+	return kvm_set_gsi_routing(&vm->kvm, vm->routes, vm->nr_routes);
 }
 
+/* An MSI route (never one of the defaults). */
 static struct kvm_irq_routing_entry *find_route(struct vm *vm, unsigned int gsi)
 {
-	for (unsigned int i = 0; i < vm->nr_msi_routes; i++)
-		if (vm->msi_routes[i].gsi == gsi)
-			return &vm->msi_routes[i];
+	for (unsigned int i = NR_DEFAULT_ROUTES; i < vm->nr_routes; i++)
+		if (vm->routes[i].gsi == gsi)
+			return &vm->routes[i];
 	return NULL;
 }
 
 static void drop_route(struct vm *vm, struct kvm_irq_routing_entry *e)
 {
-	*e = vm->msi_routes[--vm->nr_msi_routes];
+	*e = vm->routes[--vm->nr_routes];
 }
 
 static struct kvm_irq_routing_entry msi_entry(unsigned int gsi, uint64_t addr,
@@ -178,19 +168,22 @@ static int vm_msi_route_add(void *opaque, uint64_t addr, uint32_t data, int fd)
 		rc = -ENOSPC;
 		goto out;
 	}
-	if (vm->nr_msi_routes == vm->msi_routes_cap) {
-		unsigned int cap = vm->msi_routes_cap ? 2 * vm->msi_routes_cap :
-							32;
+	if (vm->nr_routes == vm->routes_cap) {
+		unsigned int cap = vm->routes_cap ? 2 * vm->routes_cap :
+						    NR_DEFAULT_ROUTES + 32;
 
-		e = realloc(vm->msi_routes, cap * sizeof(*e));
+		e = realloc(vm->routes, cap * sizeof(*e));
 		if (!e) {
 			rc = -ENOMEM;
 			goto out;
 		}
-		vm->msi_routes = e;
-		vm->msi_routes_cap = cap;
+		vm->routes = e;
+		vm->routes_cap = cap;
+		/* The first MSI route brings the defaults it is committed with. */
+		if (!vm->nr_routes)
+			vm->nr_routes = default_routes(e);
 	}
-	e = &vm->msi_routes[vm->nr_msi_routes++];
+	e = &vm->routes[vm->nr_routes++];
 	*e = msi_entry(gsi, addr, data);
 	rc = commit_routes(vm);
 	if (rc) {
@@ -622,9 +615,9 @@ void vm_destroy(struct vm *vm)
 	}
 	pci_host_destroy(vm->pci);
 	vm->pci = NULL;
-	free(vm->msi_routes);
-	vm->msi_routes = NULL;
-	vm->nr_msi_routes = vm->msi_routes_cap = 0;
+	free(vm->routes);
+	vm->routes = NULL;
+	vm->nr_routes = vm->routes_cap = 0;
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
 	free(vm->supported_cpuid);

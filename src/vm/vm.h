@@ -46,14 +46,15 @@ struct vm {
 	struct pci_host *pci; /* created before the devices, destroyed after */
 
 	/*
-	 * MSI routes that devices asked for (device_host msi_route_*), each
-	 * on its own GSI from 24 up; committed to KVM together with the
-	 * default irqchip routes of GSIs 0-23, since KVM_SET_GSI_ROUTING
-	 * replaces the whole table. Under route_lock (a leaf).
+	 * The GSI routing table as KVM has it, since KVM_SET_GSI_ROUTING
+	 * replaces the whole table: the default irqchip routes of GSIs 0-23
+	 * first (added with the first MSI route), then the MSI routes that
+	 * devices asked for (device_host msi_route_*), each on its own GSI
+	 * from 24 up. Under route_lock (a leaf).
 	 */
 	pthread_mutex_t route_lock;
-	struct kvm_irq_routing_entry *msi_routes;
-	unsigned int nr_msi_routes, msi_routes_cap;
+	struct kvm_irq_routing_entry *routes;
+	unsigned int nr_routes, routes_cap;
 	unsigned int gsi_count; /* KVM's limit: GSIs below it */
 
 	pthread_mutex_t stop_lock;
