@@ -101,7 +101,12 @@ free_t:
 	return rc;
 }
 
-static struct work *pop_work(struct iothread *t)
+/*
+ * Takes the first queued item. last: the thread is leaving; when the queue
+ * is empty, refuse further work in the same critical section, so no item
+ * can slip in after the final look.
+ */
+static struct work *pop_work(struct iothread *t, bool last)
 {
 	struct work *w;
 
@@ -111,6 +116,8 @@ static struct work *pop_work(struct iothread *t)
 		t->head = w->next;
 		if (!t->head)
 			t->tail = NULL;
+	} else if (last) {
+		t->shutdown = true;
 	}
 	pthread_mutex_unlock(&t->lock);
 	return w;
@@ -174,25 +181,13 @@ static void *thread_main(void *arg)
 				continue;
 			}
 			event_drain(t->wake);
-			while (!t->quit && (w = pop_work(t)))
+			while (!t->quit && (w = pop_work(t, false)))
 				run_work(t, w);
 		}
 	}
 	/* Run what is still queued; later iothread_defer() calls fail. */
-	for (;;) {
-		pthread_mutex_lock(&t->lock);
-		w = t->head;
-		if (!w) {
-			t->shutdown = true;
-			pthread_mutex_unlock(&t->lock);
-			break;
-		}
-		t->head = w->next;
-		if (!t->head)
-			t->tail = NULL;
-		pthread_mutex_unlock(&t->lock);
+	while ((w = pop_work(t, true)))
 		run_work(t, w);
-	}
 	return NULL;
 }
 
@@ -218,11 +213,15 @@ int iothread_start(struct iothread *t)
 	return 0;
 }
 
-/* Appends w and wakes the thread. Returns false once it has shut down. */
-static bool enqueue(struct iothread *t, struct work *w)
+/*
+ * Appends w and wakes the thread. Returns false once it has shut down, or,
+ * unless early, while it is not running (a deferred item may wait for
+ * iothread_start(); one whose caller waits for it may not).
+ */
+static bool enqueue(struct iothread *t, struct work *w, bool early)
 {
 	pthread_mutex_lock(&t->lock);
-	if (t->shutdown || !t->running) {
+	if (t->shutdown || (!t->running && !early)) {
 		pthread_mutex_unlock(&t->lock);
 		return false;
 	}
@@ -258,7 +257,7 @@ void iothread_stop(struct iothread *t, void (*fn)(void *opaque), void *opaque)
 		.kind = WORK_STOP,
 	};
 
-	if (!enqueue(t, &w)) {
+	if (!enqueue(t, &w, false)) {
 		if (fn)
 			fn(opaque);
 		return;
@@ -277,7 +276,7 @@ void iothread_free(struct iothread *t)
 
 	if (!t)
 		return;
-	while ((w = pop_work(t))) /* never started: queued defers */
+	while ((w = pop_work(t, false))) /* never started: queued defers */
 		if (w->kind == WORK_DEFER)
 			free(w);
 	close(t->wake);
@@ -290,28 +289,12 @@ void iothread_free(struct iothread *t)
 int iothread_defer(struct iothread *t, void (*fn)(void *opaque), void *opaque)
 {
 	struct work *w = malloc(sizeof(*w));
-	bool started;
 
 	if (!w)
 		return -ENOMEM;
 	*w = (struct work){ .fn = fn, .opaque = opaque, .kind = WORK_DEFER };
-	if (enqueue(t, w))
+	if (enqueue(t, w, true))
 		return 0;
-	pthread_mutex_lock(&t->lock);
-	started = !t->shutdown;
-	if (started) { /* not started yet: keep it for the thread */
-		w->next = NULL;
-		if (t->tail)
-			t->tail->next = w;
-		else
-			t->head = w;
-		t->tail = w;
-	}
-	pthread_mutex_unlock(&t->lock);
-	if (started) {
-		event_signal(t->wake);
-		return 0;
-	}
 	free(w);
 	return -ESHUTDOWN;
 }
@@ -324,7 +307,7 @@ void iothread_call(struct iothread *t, void (*fn)(void *opaque), void *opaque)
 		.kind = WORK_CALL,
 	};
 
-	if (iothread_is_current(t) || !enqueue(t, &w)) {
+	if (iothread_is_current(t) || !enqueue(t, &w, false)) {
 		fn(opaque);
 		return;
 	}
