@@ -3,6 +3,7 @@
 #include "util/loop.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -10,12 +11,7 @@
 
 int loop_init(struct loop *loop)
 {
-	unsigned int i;
-
-	memset(loop, 0, sizeof(*loop));
-	for (i = 0; i < LOOP_MAX_WATCHES; i++)
-		loop->watches[i].fd = -1;
-	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+	*loop = (struct loop){ .epfd = epoll_create1(EPOLL_CLOEXEC) };
 	return loop->epfd < 0 ? -errno : 0;
 }
 
@@ -24,33 +20,61 @@ void loop_destroy(struct loop *loop)
 	if (loop->epfd >= 0)
 		close(loop->epfd);
 	loop->epfd = -1;
+	free(loop->watches);
+	loop->watches = NULL;
+	loop->nr_watches = 0;
+}
+
+/* A free slot, growing the table when all are taken; -1: out of memory. */
+static int free_slot(struct loop *loop)
+{
+	unsigned int i, nr = loop->nr_watches ? 2 * loop->nr_watches : 16;
+	struct loop_watch *w;
+
+	for (i = 0; i < loop->nr_watches; i++)
+		if (loop->watches[i].fd < 0)
+			return (int)i;
+	w = reallocarray(loop->watches, nr, sizeof(*w));
+	if (!w)
+		return -1;
+	for (i = loop->nr_watches; i < nr; i++)
+		w[i] = (struct loop_watch){ .fd = -1 };
+	i = loop->nr_watches;
+	loop->watches = w;
+	loop->nr_watches = nr;
+	return (int)i;
+}
+
+static uint64_t watch_data(const struct loop *loop, int i)
+{
+	return (uint64_t)loop->watches[i].gen << 32 | (uint32_t)i;
 }
 
 int loop_add(struct loop *loop, int fd, uint32_t events, loop_fn fn,
 	     void *opaque)
 {
 	struct epoll_event ev = { .events = events };
-	unsigned int i;
+	int i = free_slot(loop);
 
-	for (i = 0; i < LOOP_MAX_WATCHES; i++)
-		if (loop->watches[i].fd < 0)
-			break;
-	if (i == LOOP_MAX_WATCHES)
-		return -ENOSPC;
-	ev.data.u32 = i;
+	if (i < 0)
+		return -ENOMEM;
+	loop->watches[i].gen++;
+	ev.data.u64 = watch_data(loop, i);
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev))
 		return -errno;
-	loop->watches[i] = (struct loop_watch){ fd, fn, opaque };
+	loop->watches[i].fd = fd;
+	loop->watches[i].fn = fn;
+	loop->watches[i].opaque = opaque;
 	return 0;
 }
 
 static int find(const struct loop *loop, int fd)
 {
-	int i;
+	unsigned int i;
 
-	for (i = 0; i < LOOP_MAX_WATCHES; i++)
+	for (i = 0; i < loop->nr_watches; i++)
 		if (loop->watches[i].fd == fd)
-			return i;
+			return (int)i;
 	return -1;
 }
 
@@ -61,7 +85,7 @@ int loop_mod(struct loop *loop, int fd, uint32_t events)
 
 	if (i < 0)
 		return -ENOENT;
-	ev.data.u32 = (uint32_t)i;
+	ev.data.u64 = watch_data(loop, i);
 	return epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) ? -errno : 0;
 }
 
@@ -88,10 +112,19 @@ int loop_run(struct loop *loop)
 		if (n < 0)
 			return -errno;
 		for (i = 0; i < n && !loop->quit; i++) {
-			struct loop_watch *w = &loop->watches[evs[i].data.u32];
+			uint32_t slot = (uint32_t)evs[i].data.u64;
+			uint32_t gen = (uint32_t)(evs[i].data.u64 >> 32);
+			struct loop_watch *w;
 
-			/* A callback may have removed this watch. */
-			if (w->fd >= 0)
+			/*
+			 * A callback may have removed this watch, and a
+			 * later one may have reused its slot (the table may
+			 * also have moved: look it up for each event).
+			 */
+			if (slot >= loop->nr_watches)
+				continue;
+			w = &loop->watches[slot];
+			if (w->fd >= 0 && w->gen == gen)
 				w->fn(w->opaque, evs[i].events);
 		}
 	}

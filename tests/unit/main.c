@@ -39,6 +39,7 @@
 	X(net_backend)    \
 	X(virtio_console) \
 	X(virtio_rng)     \
+	X(loop)           \
 	X(xlcfg)          \
 	X(domcfg)         \
 	X(control)        \
