@@ -64,4 +64,29 @@ static inline void chardev_rx_ready(struct chardev *chr)
 		chr->ops->rx_ready(chr);
 }
 
+/*
+ * For backends: hands input to the attached frontend under fe_lock.
+ * Returns the bytes it took (0 with none attached), never more than len.
+ */
+static inline size_t chardev_fe_receive(struct chardev *chr, const uint8_t *buf,
+					size_t len)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&chr->fe_lock);
+	if (chr->fe && chr->fe->receive)
+		n = chr->fe->receive(chr->fe_opaque, buf, len);
+	pthread_mutex_unlock(&chr->fe_lock);
+	return n < len ? n : len;
+}
+
+/* For backends: tells the attached frontend output has room again. */
+static inline void chardev_fe_tx_ready(struct chardev *chr)
+{
+	pthread_mutex_lock(&chr->fe_lock);
+	if (chr->fe && chr->fe->tx_ready)
+		chr->fe->tx_ready(chr->fe_opaque);
+	pthread_mutex_unlock(&chr->fe_lock);
+}
+
 #endif

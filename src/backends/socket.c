@@ -177,14 +177,6 @@ static size_t sock_write(struct chardev *chr, const uint8_t *buf, size_t len)
 
 /* ---- the client (main thread) ----------------------------------------- */
 
-static void tx_ready(struct socket_chardev *s)
-{
-	pthread_mutex_lock(&s->chr.fe_lock);
-	if (s->chr.fe && s->chr.fe->tx_ready)
-		s->chr.fe->tx_ready(s->chr.fe_opaque);
-	pthread_mutex_unlock(&s->chr.fe_lock);
-}
-
 static void set_watch(struct socket_chardev *s, bool want_out)
 {
 	uint32_t ev = 0;
@@ -227,8 +219,20 @@ static void detach(struct socket_chardev *s, bool takeover)
 	pthread_mutex_unlock(&s->ring_lock);
 	/* Nobody to wait for any more: the guest may write again. */
 	if (notify)
-		tx_ready(s);
+		chardev_fe_tx_ready(&s->chr);
 	log_info("console socket: client detached");
+}
+
+/*
+ * The next contiguous run of [sent, total) in the ring: its offset in *at
+ * and its length (0: caught up). Under ring_lock while devices may write.
+ */
+static size_t pending_run(const struct socket_chardev *s, size_t *at)
+{
+	uint64_t pending = s->total - s->sent;
+
+	*at = (size_t)(s->sent % s->size);
+	return pending < s->size - *at ? (size_t)pending : s->size - *at;
 }
 
 /* Sends what the client has not had yet, until caught up or it blocks. */
@@ -241,19 +245,16 @@ static void flush_out(struct socket_chardev *s)
 	pthread_mutex_unlock(&s->ring_lock);
 	for (round = 0; round < FLUSH_ROUNDS && s->client >= 0; round++) {
 		size_t at, chunk;
-		uint64_t pending;
 		ssize_t w;
 		bool notify;
 
 		pthread_mutex_lock(&s->ring_lock);
-		pending = s->total - s->sent;
-		at = (size_t)(s->sent % s->size);
+		chunk = pending_run(s, &at);
 		pthread_mutex_unlock(&s->ring_lock);
-		if (!pending) {
+		if (!chunk) {
 			set_watch(s, false);
 			return;
 		}
-		chunk = pending < s->size - at ? (size_t)pending : s->size - at;
 		/* [sent, total) is never overwritten while attached. */
 		w = send(s->client, s->ring + at, chunk,
 			 MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -273,7 +274,7 @@ static void flush_out(struct socket_chardev *s)
 		s->fe_waiting = false;
 		pthread_mutex_unlock(&s->ring_lock);
 		if (notify)
-			tx_ready(s);
+			chardev_fe_tx_ready(&s->chr);
 	}
 	/* More to send: come back after the loop's other work. */
 	if (s->client >= 0) {
@@ -287,18 +288,10 @@ static void flush_out(struct socket_chardev *s)
 /* Hands held bytes to the frontend. Returns true if all were taken. */
 static bool deliver(struct socket_chardev *s)
 {
-	size_t n = 0;
-
 	if (s->in_pos == s->in_len)
 		return true;
-	pthread_mutex_lock(&s->chr.fe_lock);
-	if (s->chr.fe && s->chr.fe->receive)
-		n = s->chr.fe->receive(s->chr.fe_opaque, s->in_buf + s->in_pos,
-				       s->in_len - s->in_pos);
-	pthread_mutex_unlock(&s->chr.fe_lock);
-	if (n > s->in_len - s->in_pos)
-		n = s->in_len - s->in_pos;
-	s->in_pos += n;
+	s->in_pos += chardev_fe_receive(&s->chr, s->in_buf + s->in_pos,
+					s->in_len - s->in_pos);
 	if (s->in_pos < s->in_len)
 		return false;
 	s->in_pos = s->in_len = 0;
@@ -365,7 +358,6 @@ static void on_accept(void *opaque, uint32_t events)
 	s->client = fd;
 	s->client_events = 0;
 	s->in_eof = false;
-	s->attaches++;
 	pthread_mutex_lock(&s->ring_lock);
 	kept = s->total < s->size ? s->total : s->size;
 	s->sent = s->total - kept; /* the history first */
@@ -494,10 +486,8 @@ static void final_flush(struct socket_chardev *s)
 	uint64_t deadline = clock_ns() + CLOSE_FLUSH_MS * 1000000ull;
 
 	while (s->sent != s->total) {
-		size_t at = (size_t)(s->sent % s->size);
-		uint64_t pending = s->total - s->sent, now;
-		size_t chunk = pending < s->size - at ? (size_t)pending :
-							s->size - at;
+		size_t at, chunk = pending_run(s, &at);
+		uint64_t now;
 		struct pollfd p = { .fd = s->client, .events = POLLOUT };
 		ssize_t w = send(s->client, s->ring + at, chunk,
 				 MSG_DONTWAIT | MSG_NOSIGNAL);

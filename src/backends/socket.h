@@ -66,7 +66,6 @@ struct socket_chardev {
 	uint32_t client_events; /* what the loop watches on it */
 	int out_event; /* eventfd: output for the client */
 	int rx_event; /* eventfd: the frontend drained its input */
-	unsigned long attaches; /* clients attached so far */
 
 	/* The ring, under ring_lock (a leaf). */
 	pthread_mutex_t ring_lock;

@@ -130,10 +130,7 @@ static void *output_thread(void *arg)
 		s->out_fe_waiting = false;
 		if (notify) {
 			pthread_mutex_unlock(&s->out_lock);
-			pthread_mutex_lock(&s->chr.fe_lock);
-			if (s->chr.fe && s->chr.fe->tx_ready)
-				s->chr.fe->tx_ready(s->chr.fe_opaque);
-			pthread_mutex_unlock(&s->chr.fe_lock);
+			chardev_fe_tx_ready(&s->chr);
 			pthread_mutex_lock(&s->out_lock);
 		}
 	}
@@ -154,16 +151,10 @@ static void watch_input(struct stdio_chardev *s, bool on)
 /* Hands held bytes to the frontend. Returns true if all were taken. */
 static bool deliver(struct stdio_chardev *s)
 {
-	size_t n = 0;
-
 	if (s->in_pos == s->in_len)
 		return true;
-	pthread_mutex_lock(&s->chr.fe_lock);
-	if (s->chr.fe && s->chr.fe->receive)
-		n = s->chr.fe->receive(s->chr.fe_opaque, s->in_buf + s->in_pos,
-				       s->in_len - s->in_pos);
-	pthread_mutex_unlock(&s->chr.fe_lock);
-	s->in_pos += n;
+	s->in_pos += chardev_fe_receive(&s->chr, s->in_buf + s->in_pos,
+					s->in_len - s->in_pos);
 	if (s->in_pos < s->in_len)
 		return false;
 	s->in_pos = s->in_len = 0;
