@@ -97,7 +97,6 @@ struct block {
 	bool readonly;
 	enum disk_cache cache;
 	bool async;
-	bool is_blkdev;
 	uint64_t size;
 	uint32_t align, mem_align, io_size;
 	unsigned int depth, nr_queues;
@@ -201,12 +200,21 @@ static void finish(struct block_queue *q, struct block_req *req, int result)
 	q->done_tail = &req->next;
 }
 
+/* A buffer for O_DIRECT: aligned to the page or mem_align if larger. */
+static void *alloc_io_buf(const struct block *b, size_t len)
+{
+	void *p;
+
+	if (posix_memalign(&p, b->mem_align > 4096 ? b->mem_align : 4096, len))
+		return NULL;
+	return p;
+}
+
 static bool ensure_zeroes(struct block *b)
 {
 	if (!b->zeroes) {
-		if (posix_memalign(&b->zeroes,
-				   b->mem_align > 4096 ? b->mem_align : 4096,
-				   ZERO_CHUNK))
+		b->zeroes = alloc_io_buf(b, ZERO_CHUNK);
+		if (!b->zeroes)
 			return false;
 		memset(b->zeroes, 0, ZERO_CHUNK);
 	}
@@ -233,11 +241,9 @@ static int next_subop(struct block *b, struct block_req *req, struct subop *s)
 		/* Once bounced, the rest of the request is too. */
 		if (req->bounce ||
 		    (b->cache == DISK_CACHE_NONE && !iov_aligned(b, req))) {
-			if (!req->bounce &&
-			    posix_memalign(&req->bounce,
-					   b->mem_align > 4096 ? b->mem_align :
-								 4096,
-					   BOUNCE_CHUNK))
+			if (!req->bounce)
+				req->bounce = alloc_io_buf(b, BOUNCE_CHUNK);
+			if (!req->bounce)
 				return -ENOMEM;
 			req->chunk = left < BOUNCE_CHUNK ? left : BOUNCE_CHUNK;
 			if (req->op == BLOCK_WRITE)
@@ -849,7 +855,6 @@ static int probe_image(struct block *b, char *err, size_t errlen)
 			b->path);
 		return -EINVAL;
 	}
-	b->is_blkdev = S_ISBLK(st.st_mode);
 	b->io_size = is_pow2((uint64_t)st.st_blksize) &&
 				     st.st_blksize >= BLOCK_SECTOR &&
 				     st.st_blksize <= MAX_ALIGN ?
@@ -858,7 +863,7 @@ static int probe_image(struct block *b, char *err, size_t errlen)
 	b->align = BLOCK_SECTOR;
 	b->mem_align = BLOCK_SECTOR;
 
-	if (b->is_blkdev) {
+	if (S_ISBLK(st.st_mode)) {
 		if (ioctl(b->fd, BLKGETSIZE64, &size)) {
 			e = errno;
 			set_err(err, errlen,

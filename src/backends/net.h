@@ -168,51 +168,47 @@ static inline size_t net_iov_len(const struct iovec *iov, unsigned int n)
 }
 
 /*
- * Copies between a flat buffer and an iovec array from byte offset off.
- * Return the bytes copied (fewer when the iovecs end first).
+ * Copies len bytes between buf and an iovec array from byte offset off of
+ * the array, into the iovecs if to_iov. Returns the bytes copied (fewer
+ * when the iovecs end first). buf is only read when to_iov.
  */
-static inline size_t net_iov_to_buf(const struct iovec *iov, unsigned int n,
-				    size_t off, void *buf, size_t len)
+static inline size_t net_iov_copy(const struct iovec *iov, unsigned int n,
+				  size_t off, void *buf, size_t len,
+				  bool to_iov)
 {
 	size_t done = 0;
 	unsigned int i;
 
 	for (i = 0; i < n && done < len; i++) {
 		size_t seg = iov[i].iov_len, chunk;
+		uint8_t *p;
 
 		if (off >= seg) {
 			off -= seg;
 			continue;
 		}
+		p = (uint8_t *)iov[i].iov_base + off;
 		chunk = seg - off < len - done ? seg - off : len - done;
-		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + off,
-		       chunk);
+		if (to_iov)
+			memcpy(p, (uint8_t *)buf + done, chunk);
+		else
+			memcpy((uint8_t *)buf + done, p, chunk);
 		done += chunk;
 		off = 0;
 	}
 	return done;
 }
 
+static inline size_t net_iov_to_buf(const struct iovec *iov, unsigned int n,
+				    size_t off, void *buf, size_t len)
+{
+	return net_iov_copy(iov, n, off, buf, len, false);
+}
+
 static inline size_t net_buf_to_iov(const struct iovec *iov, unsigned int n,
 				    size_t off, const void *buf, size_t len)
 {
-	size_t done = 0;
-	unsigned int i;
-
-	for (i = 0; i < n && done < len; i++) {
-		size_t seg = iov[i].iov_len, chunk;
-
-		if (off >= seg) {
-			off -= seg;
-			continue;
-		}
-		chunk = seg - off < len - done ? seg - off : len - done;
-		memcpy((uint8_t *)iov[i].iov_base + off,
-		       (const uint8_t *)buf + done, chunk);
-		done += chunk;
-		off = 0;
-	}
-	return done;
+	return net_iov_copy(iov, n, off, (void *)buf, len, true);
 }
 
 #endif

@@ -160,18 +160,20 @@ static bool tap_read_failed(struct tap_be *t, int e)
 	return true;
 }
 
-/* Reads the next frame into the bounce buffer. */
-static ssize_t tap_fill_bounce(struct tap_be *t)
+/*
+ * Reads the next frame into iov, skipping (and counting) frames the tap
+ * could not deliver. Returns its length with the header, or -EAGAIN.
+ */
+static ssize_t tap_read(struct tap_be *t, const struct iovec *iov,
+			unsigned int iovcnt)
 {
 	unsigned int i;
 
 	for (i = 0; i < TAP_READ_TRIES; i++) {
-		ssize_t r = read(t->fd, t->bounce, TAP_BUF);
+		ssize_t r = readv(t->fd, iov, (int)iovcnt);
 
-		if (r >= (ssize_t)NET_HDR_LEN) {
-			t->bounce_len = (size_t)r;
+		if (r >= (ssize_t)NET_HDR_LEN)
 			return r;
-		}
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return -EAGAIN;
 		if (!tap_read_failed(t, r < 0 ? errno : EINVAL))
@@ -180,16 +182,30 @@ static ssize_t tap_fill_bounce(struct tap_be *t)
 	return -EAGAIN;
 }
 
+/* The next frame's length, read into the bounce buffer if not yet there. */
+static ssize_t tap_peek(struct netbe *be)
+{
+	struct tap_be *t = to_tap(be);
+	const struct iovec one = { .iov_base = t->bounce, .iov_len = TAP_BUF };
+	ssize_t r;
+
+	if (t->bounce_len)
+		return (ssize_t)t->bounce_len;
+	r = tap_read(t, &one, 1);
+	if (r > 0)
+		t->bounce_len = (size_t)r;
+	return r;
+}
+
 static ssize_t tap_recv(struct netbe *be, const struct iovec *iov,
 			unsigned int iovcnt)
 {
 	struct tap_be *t = to_tap(be);
 	size_t room = iov ? net_iov_len(iov, iovcnt) : 0;
-	unsigned int i;
 	ssize_t r;
 
 	if (!iov) {
-		r = t->bounce_len ? (ssize_t)t->bounce_len : tap_fill_bounce(t);
+		r = tap_peek(be);
 		if (r > 0) {
 			t->bounce_len = 0;
 			be->stats.rx_dropped++;
@@ -198,38 +214,20 @@ static ssize_t tap_recv(struct netbe *be, const struct iovec *iov,
 	}
 	/* Straight into the guest's buffers when any frame fits. */
 	if (!t->bounce_len && room >= TAP_BUF) {
-		for (i = 0; i < TAP_READ_TRIES; i++) {
-			r = readv(t->fd, iov, (int)iovcnt);
-			if (r >= (ssize_t)NET_HDR_LEN) {
-				be->stats.rx_frames++;
-				return r;
-			}
-			if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-				return -EAGAIN;
-			if (!tap_read_failed(t, r < 0 ? errno : EINVAL))
-				break;
-		}
-		return -EAGAIN;
+		r = tap_read(t, iov, iovcnt);
+		if (r > 0)
+			be->stats.rx_frames++;
+		return r;
 	}
-	if (!t->bounce_len) {
-		r = tap_fill_bounce(t);
-		if (r < 0)
-			return r;
-	}
+	r = tap_peek(be);
+	if (r < 0)
+		return r;
 	if (room < t->bounce_len)
 		return -EMSGSIZE;
 	net_buf_to_iov(iov, iovcnt, 0, t->bounce, t->bounce_len);
-	r = (ssize_t)t->bounce_len;
 	t->bounce_len = 0;
 	be->stats.rx_frames++;
 	return r;
-}
-
-static ssize_t tap_peek(struct netbe *be)
-{
-	struct tap_be *t = to_tap(be);
-
-	return t->bounce_len ? (ssize_t)t->bounce_len : tap_fill_bounce(t);
 }
 
 static void tap_rx_enable(struct netbe *be, bool on)
@@ -295,11 +293,6 @@ static const struct netbe_ops tap_ops = {
 	.reset = tap_reset,
 	.destroy = tap_destroy,
 };
-
-int net_tap_fd(struct netbe *be)
-{
-	return to_tap(be)->fd;
-}
 
 /* The interface's MTU, for VIRTIO_NET_F_MTU; 0 if unknown. */
 static uint16_t tap_mtu(const char *ifname)

@@ -15,7 +15,4 @@
 int net_tap_new(struct netbe **out, const char *ifname, char *err,
 		size_t errlen);
 
-/* The tap's file descriptor (for tests). */
-int net_tap_fd(struct netbe *be);
-
 #endif
