@@ -36,7 +36,7 @@
 
 /* ---- replies ---------------------------------------------------------- */
 
-static void reply_json(struct api_reply *r, unsigned int status, json_t *j)
+static void reply_json(struct httpd_reply *r, unsigned int status, json_t *j)
 {
 	r->status = status;
 	r->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -45,11 +45,11 @@ static void reply_json(struct api_reply *r, unsigned int status, json_t *j)
 		r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
 }
 
-static void reply_error(struct api_reply *r, unsigned int status,
+static void reply_error(struct httpd_reply *r, unsigned int status,
 			const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static void reply_error(struct api_reply *r, unsigned int status,
+static void reply_error(struct httpd_reply *r, unsigned int status,
 			const char *fmt, ...)
 {
 	char msg[512];
@@ -77,7 +77,7 @@ static const char *quote(char *buf, size_t size, const char *s)
 }
 
 /* An action failed for a reason other than the VM's state. */
-static void reply_rc(struct api_reply *r, int rc, const char *what)
+static void reply_rc(struct httpd_reply *r, int rc, const char *what)
 {
 	if (rc == -ESRCH)
 		reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
@@ -105,7 +105,7 @@ static bool blank(const char *body, size_t len)
  * Parses a body that must be a JSON object. Returns it, or NULL with a 400
  * reply made. An empty body is an empty object.
  */
-static json_t *parse_object(const char *body, size_t len, struct api_reply *r)
+static json_t *parse_object(const char *body, size_t len, struct httpd_reply *r)
 {
 	json_error_t e;
 	json_t *j;
@@ -148,7 +148,7 @@ static const char *unknown_field(json_t *obj, const char *const *fields)
 }
 
 /* For requests that take no fields: an empty body, or {}. */
-static bool no_fields(const char *body, size_t len, struct api_reply *r)
+static bool no_fields(const char *body, size_t len, struct httpd_reply *r)
 {
 	static const char *const none[] = { NULL };
 	json_t *j = parse_object(body, len, r);
@@ -169,7 +169,7 @@ static bool no_fields(const char *body, size_t len, struct api_reply *r)
 /* ---- handlers --------------------------------------------------------- */
 
 typedef void (*handler_fn)(const struct api_ops *ops, void *opaque,
-			   const char *body, size_t len, struct api_reply *r);
+			   const char *body, size_t len, struct httpd_reply *r);
 
 static const char *state_name(enum api_vm_state st)
 {
@@ -177,7 +177,7 @@ static const char *state_name(enum api_vm_state st)
 }
 
 static void reply_info(const struct api_ops *ops, void *opaque,
-		       unsigned int status, struct api_reply *r)
+		       unsigned int status, struct httpd_reply *r)
 {
 	struct api_vm_info i = { .console = "serial" };
 	int rc = ops->info(opaque, &i);
@@ -196,7 +196,7 @@ static void reply_info(const struct api_ops *ops, void *opaque,
 }
 
 static void get_vm(const struct api_ops *ops, void *opaque, const char *body,
-		   size_t len, struct api_reply *r)
+		   size_t len, struct httpd_reply *r)
 {
 	(void)body;
 	(void)len;
@@ -205,7 +205,7 @@ static void get_vm(const struct api_ops *ops, void *opaque, const char *body,
 
 /* PATCH /v1/vm {"state": "paused"|"running"}: idempotent. */
 static void patch_vm(const struct api_ops *ops, void *opaque, const char *body,
-		     size_t len, struct api_reply *r)
+		     size_t len, struct httpd_reply *r)
 {
 	static const char *const fields[] = { "state", NULL };
 	json_t *j = parse_object(body, len, r), *st;
@@ -256,7 +256,7 @@ out:
 }
 
 static void put_pause(const struct api_ops *ops, void *opaque, const char *body,
-		      size_t len, struct api_reply *r)
+		      size_t len, struct httpd_reply *r)
 {
 	int rc;
 
@@ -273,7 +273,7 @@ static void put_pause(const struct api_ops *ops, void *opaque, const char *body,
 }
 
 static void put_resume(const struct api_ops *ops, void *opaque,
-		       const char *body, size_t len, struct api_reply *r)
+		       const char *body, size_t len, struct httpd_reply *r)
 {
 	int rc;
 
@@ -293,7 +293,7 @@ static void put_resume(const struct api_ops *ops, void *opaque,
 /* The actions that only start something: 202 and what was started. */
 static void action(int (*fn)(void *), void *opaque, const char *what,
 		   const char *started, const char *body, size_t len,
-		   struct api_reply *r)
+		   struct httpd_reply *r)
 {
 	int rc;
 
@@ -308,20 +308,21 @@ static void action(int (*fn)(void *), void *opaque, const char *what,
 }
 
 static void put_power_button(const struct api_ops *ops, void *opaque,
-			     const char *body, size_t len, struct api_reply *r)
+			     const char *body, size_t len,
+			     struct httpd_reply *r)
 {
 	action(ops->power_button, opaque, "pressing the power button",
 	       "power button pressed", body, len, r);
 }
 
 static void put_reboot(const struct api_ops *ops, void *opaque,
-		       const char *body, size_t len, struct api_reply *r)
+		       const char *body, size_t len, struct httpd_reply *r)
 {
 	action(ops->reboot, opaque, "rebooting", "rebooting", body, len, r);
 }
 
 static void put_stop(const struct api_ops *ops, void *opaque, const char *body,
-		     size_t len, struct api_reply *r)
+		     size_t len, struct httpd_reply *r)
 {
 	action(ops->stop, opaque, "stopping", "stopping", body, len, r);
 }
@@ -384,7 +385,7 @@ static json_t *stats_json(const struct vm_stats *st)
 }
 
 static void get_stats(const struct api_ops *ops, void *opaque, const char *body,
-		      size_t len, struct api_reply *r)
+		      size_t len, struct httpd_reply *r)
 {
 	struct vm_stats *st = calloc(1, sizeof(*st));
 	int rc;
@@ -421,13 +422,13 @@ static const struct route {
 
 void api_handle(const struct api_ops *ops, void *opaque, const char *method,
 		const char *path, const char *body, size_t len,
-		struct api_reply *r)
+		struct httpd_reply *r)
 {
 	const struct route *match = NULL;
 	char qm[QUOTE_MAX + 8], qp[QUOTE_MAX + 8];
 	unsigned int i;
 
-	*r = (struct api_reply){ .status = 0 };
+	*r = (struct httpd_reply){ .status = 0 };
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		if (strcmp(routes[i].path, path))
 			continue;
@@ -452,9 +453,9 @@ void api_handle(const struct api_ops *ops, void *opaque, const char *method,
 }
 
 /* ---- the HTTP server -------------------------------------------------- */
-static void reply_too_large(struct api_reply *r)
+static void reply_too_large(struct httpd_reply *r)
 {
-	*r = (struct api_reply){ .status = 0 };
+	*r = (struct httpd_reply){ .status = 0 };
 	reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE,
 		    "the request body is larger than %u bytes", API_BODY_MAX);
 }
@@ -465,18 +466,12 @@ static void on_http(void *opaque, struct MHD_Connection *c, const char *method,
 		    struct httpd_reply *out)
 {
 	struct api_server *s = opaque;
-	struct api_reply r;
 
 	(void)c;
 	if (!body)
-		reply_too_large(&r);
+		reply_too_large(out);
 	else
-		api_handle(s->ops, s->opaque, method, url, body, len, &r);
-	*out = (struct httpd_reply){
-		.status = r.status,
-		.body = r.body,
-		.allow = r.allow,
-	};
+		api_handle(s->ops, s->opaque, method, url, body, len, out);
 }
 
 static int listen_mod(void *opaque, uint32_t events)

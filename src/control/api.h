@@ -62,13 +62,6 @@ struct api_ops {
 	int (*stats)(void *opaque, struct vm_stats *out);
 };
 
-/* One response: an HTTP status and a JSON body. */
-struct api_reply {
-	unsigned int status;
-	char *body; /* JSON text (malloc'd, free() it), or NULL: out of memory */
-	const char *allow; /* with 405: the methods the path accepts */
-};
-
 /*
  * Routes one complete request (path without the query string) and runs
  * it. Every error reply is {"error": "what and why"}. Never fails: an
@@ -76,7 +69,7 @@ struct api_reply {
  */
 void api_handle(const struct api_ops *ops, void *opaque, const char *method,
 		const char *path, const char *body, size_t len,
-		struct api_reply *r);
+		struct httpd_reply *r);
 
 struct api_server {
 	struct loop *loop;

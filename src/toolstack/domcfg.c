@@ -986,26 +986,40 @@ out:
 	return rc;
 }
 
-static int h_disk(struct ctx *c, const struct xlcfg_setting *s)
+/*
+ * A list of device specs (disk = [...], vif = [...]): at most max items,
+ * each through parse; *nr counts those parsed so far.
+ */
+static int parse_list(struct ctx *c, const struct xlcfg_setting *s,
+		      const char *example, const char *noun, unsigned int max,
+		      int (*parse)(struct ctx *c, const struct xlcfg_value *v,
+				   unsigned int idx),
+		      unsigned int *nr)
 {
 	const struct xlcfg_value *v = &s->value;
 	unsigned int i;
 	int rc;
 
 	if (v->type != XLCFG_LIST)
-		return fail(c, v->line,
-			    "disk: expected a list, e.g. disk = "
-			    "[ '/srv/dom.img,raw,xvda,rw' ]");
-	if (v->nr_items > CONFIG_MAX_DISKS)
-		return fail_rc(c, -EFBIG, v->line, "disk: %u disks; at most %d",
-			       v->nr_items, CONFIG_MAX_DISKS);
+		return fail(c, v->line, "%s: expected a list, e.g. %s", s->key,
+			    example);
+	if (v->nr_items > max)
+		return fail_rc(c, -EFBIG, v->line, "%s: %u %s; at most %u",
+			       s->key, v->nr_items, noun, max);
 	for (i = 0; i < v->nr_items; i++) {
-		rc = parse_disk(c, &v->items[i], i);
+		rc = parse(c, &v->items[i], i);
 		if (rc)
 			return rc;
-		c->out->vm.nr_disks = i + 1;
+		*nr = i + 1;
 	}
 	return 0;
+}
+
+static int h_disk(struct ctx *c, const struct xlcfg_setting *s)
+{
+	return parse_list(c, s, "disk = [ '/srv/dom.img,raw,xvda,rw' ]",
+			  "disks", CONFIG_MAX_DISKS, parse_disk,
+			  &c->out->vm.nr_disks);
 }
 
 /* ---- interfaces: xl-network-configuration(5) --------------------------- */
@@ -1153,25 +1167,9 @@ out:
 
 static int h_vif(struct ctx *c, const struct xlcfg_setting *s)
 {
-	const struct xlcfg_value *v = &s->value;
-	unsigned int i;
-	int rc;
-
-	if (v->type != XLCFG_LIST)
-		return fail(c, v->line,
-			    "vif: expected a list, e.g. vif = [ '' ] or "
-			    "vif = [ 'vifname=tap0' ]");
-	if (v->nr_items > CONFIG_MAX_NETS)
-		return fail_rc(c, -EFBIG, v->line,
-			       "vif: %u interfaces; at most %d", v->nr_items,
-			       CONFIG_MAX_NETS);
-	for (i = 0; i < v->nr_items; i++) {
-		rc = parse_vif(c, &v->items[i], i);
-		if (rc)
-			return rc;
-		c->out->vm.nr_nets = i + 1;
-	}
-	return 0;
+	return parse_list(c, s, "vif = [ '' ] or vif = [ 'vifname=tap0' ]",
+			  "interfaces", CONFIG_MAX_NETS, parse_vif,
+			  &c->out->vm.nr_nets);
 }
 
 /* ---- the table of keys ------------------------------------------------- */

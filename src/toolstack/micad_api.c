@@ -38,7 +38,7 @@ static const struct httpd_config micad_httpd;
 
 /* ---- replies ---- */
 
-static void reply_json(struct micad_reply *r, unsigned int status, json_t *o)
+static void reply_json(struct httpd_reply *r, unsigned int status, json_t *o)
 {
 	r->status = status;
 	r->body = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) :
@@ -48,11 +48,11 @@ static void reply_json(struct micad_reply *r, unsigned int status, json_t *o)
 	json_decref(o);
 }
 
-static void reply_error(struct micad_reply *r, unsigned int status,
+static void reply_error(struct httpd_reply *r, unsigned int status,
 			const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static void reply_error(struct micad_reply *r, unsigned int status,
+static void reply_error(struct httpd_reply *r, unsigned int status,
 			const char *fmt, ...)
 {
 	char msg[MSG_MAX];
@@ -95,7 +95,7 @@ static unsigned int errno_status(int rc)
 }
 
 /* The result of an ops call: *out with status ok, or the error. */
-static void reply_result(struct micad_reply *r, int rc, unsigned int ok,
+static void reply_result(struct httpd_reply *r, int rc, unsigned int ok,
 			 json_t *out, const char *err)
 {
 	if (rc) {
@@ -107,9 +107,9 @@ static void reply_result(struct micad_reply *r, int rc, unsigned int ok,
 	reply_json(r, ok, out);
 }
 
-void micad_api_too_large(struct micad_reply *r)
+void micad_api_too_large(struct httpd_reply *r)
 {
-	*r = (struct micad_reply){ .status = 0 };
+	*r = (struct httpd_reply){ .status = 0 };
 	reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE,
 		    "the request body is larger than %u bytes (1 MiB)",
 		    MICAD_API_BODY_MAX);
@@ -178,7 +178,7 @@ static bool rate_ok(struct micad_api *api, uid_t uid)
  * Parses a body that must be a JSON object (empty means {}). Returns the
  * object, or NULL with the 400 reply made.
  */
-static json_t *parse_body(const char *body, size_t len, struct micad_reply *r)
+static json_t *parse_body(const char *body, size_t len, struct httpd_reply *r)
 {
 	json_error_t e;
 	json_t *o;
@@ -205,7 +205,7 @@ static json_t *parse_body(const char *body, size_t len, struct micad_reply *r)
 
 /* Refuses a member not in allowed (NULL-terminated). */
 static bool only_fields(json_t *o, const char *const *allowed,
-			struct micad_reply *r)
+			struct httpd_reply *r)
 {
 	const char *key;
 	json_t *v;
@@ -257,7 +257,7 @@ static bool method_is(const char *method, const char *want)
 	return !strcmp(method, want);
 }
 
-static void not_allowed(struct micad_reply *r, const char *method,
+static void not_allowed(struct httpd_reply *r, const char *method,
 			const char *path, const char *allow)
 {
 	char t[96], m[32];
@@ -270,7 +270,7 @@ static void not_allowed(struct micad_reply *r, const char *method,
 }
 
 static void create(struct micad_api *api, const char *body, size_t len,
-		   struct micad_reply *r)
+		   struct httpd_reply *r)
 {
 	static const char *const fields[] = { "config", "start", NULL };
 	struct domain_config cfg;
@@ -322,7 +322,7 @@ out:
 
 static void action(struct micad_api *api, const char *name,
 		   enum micad_action act, const char *body, size_t len,
-		   struct micad_reply *r)
+		   struct httpd_reply *r)
 {
 	static const char *const none[] = { NULL };
 	static const char *const shutdown[] = { "timeout_s", NULL };
@@ -359,7 +359,7 @@ out:
 }
 
 static bool parse_limit(const char *arg, unsigned int *limit,
-			struct micad_reply *r)
+			struct httpd_reply *r)
 {
 	unsigned long v;
 	char *end, t[96];
@@ -386,7 +386,7 @@ static bool parse_limit(const char *arg, unsigned int *limit,
 static void domain_route(struct micad_api *api, const char *method,
 			 const char *path, const char *name, const char *sub,
 			 const char *limit_arg, const char *body, size_t len,
-			 struct micad_reply *r)
+			 struct httpd_reply *r)
 {
 	static const struct {
 		const char *sub;
@@ -460,14 +460,14 @@ static void domain_route(struct micad_api *api, const char *method,
 
 void micad_api_handle(struct micad_api *api, const char *method,
 		      const char *path, const char *limit_arg, const char *body,
-		      size_t len, uid_t uid, struct micad_reply *r)
+		      size_t len, uid_t uid, struct httpd_reply *r)
 {
 	static const char prefix[] = "/v1/domains";
 	char name[DOMCFG_NAME_MAX + 1], t[96];
 	const char *rest, *slash;
 	size_t n;
 
-	*r = (struct micad_reply){ .status = 0 };
+	*r = (struct httpd_reply){ .status = 0 };
 	if (!rate_ok(api, uid)) {
 		reply_error(r, MHD_HTTP_TOO_MANY_REQUESTS,
 			    "too many requests from uid %u: at most %u per "
@@ -529,18 +529,12 @@ static void on_http(void *opaque, struct MHD_Connection *c, const char *method,
 		    struct httpd_reply *out)
 {
 	struct micad_api *api = opaque;
-	struct micad_reply r;
 
 	if (!body)
-		micad_api_too_large(&r);
+		micad_api_too_large(out);
 	else
 		micad_api_handle(api, method, url, httpd_query(c, "limit"),
-				 body, len, httpd_peer_uid(c), &r);
-	*out = (struct httpd_reply){
-		.status = r.status,
-		.body = r.body,
-		.allow = r.allow,
-	};
+				 body, len, httpd_peer_uid(c), out);
 }
 
 static int listen_mod(void *opaque, uint32_t events)

@@ -87,12 +87,6 @@ struct micad_api {
 	char path[108];
 };
 
-struct micad_reply {
-	unsigned int status;
-	char *body; /* malloc'ed JSON text; NULL: out of memory (500) */
-	const char *allow; /* 405: the Allow header */
-};
-
 void micad_api_init(struct micad_api *api, const struct micad_ops *ops,
 		    void *opaque);
 
@@ -103,9 +97,9 @@ void micad_api_init(struct micad_api *api, const struct micad_ops *ops,
  */
 void micad_api_handle(struct micad_api *api, const char *method,
 		      const char *path, const char *limit_arg, const char *body,
-		      size_t len, uid_t uid, struct micad_reply *r);
+		      size_t len, uid_t uid, struct httpd_reply *r);
 /* A body larger than MICAD_API_BODY_MAX: the 413 reply. */
-void micad_api_too_large(struct micad_reply *r);
+void micad_api_too_large(struct httpd_reply *r);
 
 /*
  * Serves the API on a UNIX socket at path, mode 0600, or 0660 and owned

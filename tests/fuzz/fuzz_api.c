@@ -134,7 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fake f = { .paused = false };
 	const uint8_t *nl;
 	const char *method;
-	struct api_reply r;
+	struct httpd_reply r;
 	char *path;
 	size_t plen;
 	json_t *j;

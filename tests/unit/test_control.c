@@ -319,9 +319,9 @@ static const struct api_ops fake_ops = {
 /* One request through api_handle; the reply's body parsed (NULL if not). */
 static json_t *call(struct fake_vm_api *f, const char *method, const char *path,
 		    const char *body, unsigned int *status,
-		    struct api_reply *out)
+		    struct httpd_reply *out)
 {
-	struct api_reply r;
+	struct httpd_reply r;
 	json_t *j = NULL;
 
 	api_handle(&fake_ops, f, method, path, body ? body : "",
@@ -397,7 +397,7 @@ static void api_unknown_path_and_method(void)
 					     "/v1/vm/", "/v1/vm/nope",
 					     "/v2/vm",	"/v1/vm/pause/x" };
 	struct fake_vm_api f = { .paused = false };
-	struct api_reply r;
+	struct httpd_reply r;
 	unsigned int st, i;
 	json_t *j;
 
@@ -484,7 +484,7 @@ static void api_bad_bodies(void)
 	}
 	/* A NUL inside the body is malformed, not a truncated "{}". */
 	{
-		struct api_reply r;
+		struct httpd_reply r;
 
 		api_handle(&fake_ops, &f, "PUT", "/v1/vm/stop", "{}\0x", 4, &r);
 		CHECK_EQ(r.status, 400);

@@ -160,7 +160,7 @@ static void setup(void)
 static unsigned int req(const char *method, const char *path, const char *limit,
 			const char *body, json_t **out)
 {
-	struct micad_reply r;
+	struct httpd_reply r;
 	unsigned int status;
 
 	micad_api_handle(&api, method, path, limit, body ? body : "",
@@ -270,7 +270,7 @@ static void create_bad_bodies(void)
 
 static void too_large(void)
 {
-	struct micad_reply r;
+	struct httpd_reply r;
 	json_t *o;
 
 	micad_api_too_large(&r);
@@ -319,7 +319,7 @@ static void not_found(void)
 
 static void control_chars_cleaned(void)
 {
-	struct micad_reply r;
+	struct httpd_reply r;
 	size_t i;
 
 	setup();
@@ -348,7 +348,7 @@ static void method_not_allowed(void)
 	unsigned int i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct micad_reply r;
+		struct httpd_reply r;
 		json_t *o;
 
 		setup();
@@ -470,7 +470,7 @@ static void events_limit(void)
 
 static void rate_limited(void)
 {
-	struct micad_reply r;
+	struct httpd_reply r;
 	unsigned int i, ok = 0;
 	json_t *o;
 
