@@ -42,7 +42,9 @@ SAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 
 # Libraries from Debian (docs/design.md says why each): liburing for
-# asynchronous block I/O, libslirp for user-mode networking.
+# asynchronous block I/O, jansson for every JSON document; the
+# headers of the ones loaded with dlopen() (libslirp, libmicrohttpd) and of
+# micad's SQLite.
 LIB_HEADERS := liburing.h slirp/libslirp.h jansson.h microhttpd.h sqlite3.h
 LIBS := -Wl,--as-needed -pthread -ldl -luring -ljansson
 
@@ -54,7 +56,7 @@ deps-check := $(strip $(foreach h,$(LIB_HEADERS),$(if $(wildcard /usr/include/$(
 MICAD_LIBS := $(LIBS) -lsqlite3
 
 ifneq ($(deps-check),)
-$(error missing headers: $(deps-check); run scripts/install-deps (liburing-dev libslirp-dev libjansson-dev libmicrohttpd-dev))
+$(error missing headers: $(deps-check); run scripts/install-deps (liburing-dev libslirp-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev))
 endif
 
 RELEASE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(MAIN_SRCS))

@@ -44,12 +44,9 @@ trap 'rm -rf "$work"' EXIT
 echo "REPS=$reps" >"$work/bench.conf"
 where=$(nested_where)
 start=$EPOCHREALTIME
-set +o pipefail
-nested_run --timeout $((300 + reps * 2 * 180)) --with-qemu "$MICA_ROOT/bench/boot-nested-l1.sh" \
-	"$work/bench.conf" | tee "$work/out"
-rc=${PIPESTATUS[0]}
-set -o pipefail
-[ "$rc" = 0 ] || nested_die "the benchmark run failed (status $rc)"
+nested_run_logged "$work/out" --timeout $((300 + reps * 2 * 180)) --with-qemu \
+	"$MICA_ROOT/bench/boot-nested-l1.sh" "$work/bench.conf"
+[ "$NESTED_RC" = 0 ] || nested_die "the benchmark run failed (status $NESTED_RC; 124 = timeout, 125 = L1 stopped early)"
 
 # median VMM FIELD: the median of FIELD over the successful boots of VMM.
 median() {

@@ -70,38 +70,19 @@ mkdir -p "$outdir"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# /extra/ts: bin/{micad,mica,unixsock,createwait}, lib/ (flat;
-# LD_LIBRARY_PATH), as tests/integration/toolstack.sh passes them.
+# /extra/ts as tests/integration/toolstack.sh passes it, plus createwait.
 ts=$work/ts
-mkdir -p "$ts/bin" "$ts/lib"
-cp "$MICA_ROOT/build/micad" "$MICA_ROOT/build/mica" "$ts/bin/"
-cp "$(nested_build_tool unixsock)" "$ts/bin/unixsock"
-gcc -static -s -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
-	-o "$outdir/createwait" "$MICA_ROOT/bench/tools/createwait.c"
-cp "$outdir/createwait" "$ts/bin/"
-libs() { ldd "$1" | awk '/=> \// { print $3 }'; }
-{
-	libs "$MICA_ROOT/build/micad"
-	libs "$MICA_ROOT/build/mica"
-	for l in ${MICA_DLOPEN_LIBS:-libslirp.so.0 libmicrohttpd.so.12 libcurl.so.4}; do
-		p=$(ldconfig -p | awk -v l="$l" '$1 == l && /x86-64/ && !n++ { print $NF }')
-		[ -n "$p" ] || continue
-		echo "$p"
-		libs "$p"
-	done
-} | sort -u | while read -r l; do cp -L "$l" "$ts/lib/"; done
+nested_toolstack_bundle "$ts"
+cp "$(nested_build_tool "$MICA_ROOT/bench/tools/createwait.c")" "$ts/bin/"
 printf 'REPS=%s\nCOUNT=%s\nMEM=%s\nPLAIN=%s\n' "$reps" "$count" "$mem" "$plain" >"$work/tsbench.conf"
 
 where=$(nested_where)
 start=$EPOCHREALTIME
 qemu_arg=()
 [ "$plain" -gt 0 ] && qemu_arg=(--with-qemu)
-set +o pipefail
-nested_run --timeout 1800 "${qemu_arg[@]}" "$MICA_ROOT/bench/toolstack-nested-l1.sh" \
-	"$work/tsbench.conf" "$ts" | tee "$work/out"
-rc=${PIPESTATUS[0]}
-set -o pipefail
-[ "$rc" = 0 ] || nested_die "the nested run ended with status $rc (124 = timeout, 125 = L1 stopped early)"
+nested_run_logged "$work/out" --timeout 1800 "${qemu_arg[@]}" \
+	"$MICA_ROOT/bench/toolstack-nested-l1.sh" "$work/tsbench.conf" "$ts"
+[ "$NESTED_RC" = 0 ] || nested_die "the nested run ended with status $NESTED_RC (124 = timeout, 125 = L1 stopped early)"
 grep -a -q '^BENCH kind=seq ' "$work/out" || nested_die "no measurements"
 
 B=$work/bench

@@ -78,13 +78,10 @@ for ((r = 1; r <= reps; r++)); do
 	((r % 2)) || order="qemu mica"
 	printf 'REP_FROM=%s\nREP_TO=%s\nORDER="%s"\nBLK_SECS=%s\nNET_BYTES=%s\nROWS=%s\n' \
 		"$r" "$r" "$order" "$blk_secs" "$net_bytes" "$rows_only" >"$work/bench.conf"
-	set +o pipefail
-	nested_run --timeout 400 --with-qemu "$MICA_ROOT/bench/virtio-nested-l1.sh" \
-		"$work/bench.conf" "$work/virtio-nested-guest.sh" | tee -a "$work/out"
-	rc=${PIPESTATUS[0]}
-	set -o pipefail
-	if [ "$rc" != 0 ]; then
-		echo "BENCH-LOST rep=$r: the nested run ended with status $rc (124 = timeout, 125 = L1 stopped early)" |
+	nested_run_logged "$work/out" --timeout 400 --with-qemu "$MICA_ROOT/bench/virtio-nested-l1.sh" \
+		"$work/bench.conf" "$work/virtio-nested-guest.sh"
+	if [ "$NESTED_RC" != 0 ]; then
+		echo "BENCH-LOST rep=$r: the nested run ended with status $NESTED_RC (124 = timeout, 125 = L1 stopped early)" |
 			tee -a "$work/out"
 		lost=$((lost + 1))
 	fi

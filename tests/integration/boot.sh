@@ -34,15 +34,7 @@ done
 case "$vmm" in mica | qemu) ;; *) nested_die "--vmm wants mica or qemu, not '$vmm'" ;; esac
 
 all="cloud-bzimage std-bzimage pvh-elf reboot-exit reboot-restart memory-5g clock topology"
-skip_all() {
-	local t
-	for t in $all; do
-		if [ -z "$only" ] || [[ ",$only," == *",$t,"* ]]; then
-			echo "SKIP nested.$t: $1"
-		fi
-	done
-	exit 0
-}
+skip_all() { nested_skip_all nested "$all" "$only" "$1"; }
 
 if [ "$vmm" = mica ] && [ ! -x "$MICA_ROOT/build/mica" ]; then
 	skip_all "build/mica missing (run make)"
@@ -56,29 +48,8 @@ trap 'rm -rf "$work"' EXIT
 printf 'L2_VMM=%s\nONLY=%s\n' "$vmm" "$only" >"$work/boot.conf"
 qopt=()
 [ "$vmm" = qemu ] && qopt=(--with-qemu)
-set +o pipefail
-nested_run --timeout 1200 "${qopt[@]}" "$MICA_ROOT/tests/integration/boot-l2.sh" \
-	"$work/boot.conf" | tee "$work/out"
-rc=${PIPESTATUS[0]}
-set -o pipefail
+nested_run_logged "$work/out" --timeout 1200 "${qopt[@]}" \
+	"$MICA_ROOT/tests/integration/boot-l2.sh" "$work/boot.conf"
 
 echo "boot.sh: tier 3 took $(nested_elapsed "$start")s"
-echo "---- summary"
-# Indented, so that tests/run counts each result once.
-grep -a -E '^(l2: |(PASS|FAIL|SKIP) nested\.)' "$work/out" | sed 's/^/  /' || true
-fails=$(grep -a -c '^FAIL nested\.' "$work/out" || true)
-passes=$(grep -a -c '^PASS nested\.' "$work/out" || true)
-if grep -a -q 'MICA-L1-ERROR: /dev/kvm does not exist' "$work/out"; then
-	skip_all "no /dev/kvm in the L1 nested host (QEMU's -cpu max did not expose SVM)"
-fi
-if [ "$rc" != 0 ]; then
-	echo "FAIL nested.rig: the test run ended with status $rc (124 = timeout, 125 = L1 stopped early)"
-	exit 1
-fi
-if [ "$passes" = 0 ] && [ "$fails" = 0 ]; then
-	grep -a -q '^SKIP nested\.' "$work/out" && exit 0
-	echo "FAIL nested.rig: no test results"
-	exit 1
-fi
-[ "$fails" = 0 ] || exit 1
-exit 0
+nested_verdict nested "$all" "$only" "$work/out" "$NESTED_RC"

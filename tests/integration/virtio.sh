@@ -42,15 +42,7 @@ done
 case "$vmm" in mica | qemu) ;; *) nested_die "--vmm wants mica or qemu, not '$vmm'" ;; esac
 
 all="modules ext4 readonly rng crash-flush net-user-dhcp net-user-http net-user-hostfwd net-tap-http net-tap-server console-hvc0"
-skip_all() {
-	local t
-	for t in $all; do
-		if [ -z "$only" ] || [[ ",$only," == *",$t,"* ]]; then
-			echo "SKIP tier3.virtio.$t: $1"
-		fi
-	done
-	exit 0
-}
+skip_all() { nested_skip_all tier3.virtio "$all" "$only" "$1"; }
 
 if [ "$vmm" = mica ]; then
 	[ -x "$MICA_ROOT/build/mica" ] || skip_all "build/mica missing (run make)"
@@ -71,29 +63,9 @@ head -c 4194304 /dev/urandom >"$work/payload.bin"
 cp "$MICA_ROOT/tests/integration/virtio-guest.sh" "$work/"
 qopt=()
 [ "$vmm" = qemu ] && qopt=(--with-qemu)
-set +o pipefail
-nested_run --timeout 1500 "${qopt[@]}" "$MICA_ROOT/tests/integration/virtio-l1.sh" \
-	"$work/virtio.conf" "$work/payload.bin" "$work/virtio-guest.sh" | tee "$work/out"
-rc=${PIPESTATUS[0]}
-set -o pipefail
+nested_run_logged "$work/out" --timeout 1500 "${qopt[@]}" \
+	"$MICA_ROOT/tests/integration/virtio-l1.sh" \
+	"$work/virtio.conf" "$work/payload.bin" "$work/virtio-guest.sh"
 
 echo "virtio.sh: took $(nested_elapsed "$start")s"
-echo "---- summary"
-# Indented, so that tests/run counts each result once.
-grep -a -E '^(l2: |(PASS|FAIL|SKIP) tier3\.virtio\.)' "$work/out" | sed 's/^/  /' || true
-fails=$(grep -a -c '^FAIL tier3\.virtio\.' "$work/out" || true)
-passes=$(grep -a -c '^PASS tier3\.virtio\.' "$work/out" || true)
-if grep -a -q 'MICA-L1-ERROR: /dev/kvm does not exist' "$work/out"; then
-	skip_all "no /dev/kvm in the L1 nested host (QEMU's -cpu max did not expose SVM)"
-fi
-if [ "$rc" != 0 ]; then
-	echo "FAIL tier3.virtio.rig: the test run ended with status $rc (124 = timeout, 125 = L1 stopped early)"
-	exit 1
-fi
-if [ "$passes" = 0 ] && [ "$fails" = 0 ]; then
-	grep -a -q '^SKIP tier3\.virtio\.' "$work/out" && exit 0
-	echo "FAIL tier3.virtio.rig: no test results"
-	exit 1
-fi
-[ "$fails" = 0 ] || exit 1
-exit 0
+nested_verdict tier3.virtio "$all" "$only" "$work/out" "$NESTED_RC"

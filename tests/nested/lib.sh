@@ -141,14 +141,20 @@ nested_copy_with_libs() {
 # (src/util/dynlib.h): ldd does not list them.
 MICA_DLOPEN_LIBS="libslirp.so.0 libmicrohttpd.so.12 libcurl.so.4"
 
+# nested_dlopen_lib_path SONAME: the host path of the x86-64 library SONAME
+# (empty when there is none). awk reads all of ldconfig's output: an early
+# exit would kill ldconfig with SIGPIPE, which pipefail and set -e turn into
+# a silent failure of the whole script.
+nested_dlopen_lib_path() {
+	ldconfig -p | awk -v l="$1" '$1 == l && /x86-64/ && !n++ { print $NF }'
+}
+
 # nested_copy_dlopen_libs ROOT: those libraries and what they link, into
-# ROOT at their host paths. (awk reads all of ldconfig's output: an early
-# exit would kill ldconfig with SIGPIPE, which pipefail and set -e turn
-# into a silent failure of the whole script.)
+# ROOT at their host paths.
 nested_copy_dlopen_libs() {
 	local root="$1" soname path lib
 	for soname in $MICA_DLOPEN_LIBS; do
-		path=$(ldconfig -p | awk -v l="$soname" '$1 == l && /x86-64/ && !n++ { print $NF }')
+		path=$(nested_dlopen_lib_path "$soname")
 		[ -n "$path" ] || nested_die "$soname not found (scripts/install-deps installs it)"
 		for lib in "$path" $(ldd "$path" | awk '/=> \// { print $3 }'); do
 			mkdir -p "$root/$(dirname "$lib")"
@@ -157,27 +163,45 @@ nested_copy_dlopen_libs() {
 	done
 }
 
-# nested_build_boottime: build tests/tools/boottime.c static into
-# build/nested/boottime when missing or older than its source; prints the path.
-nested_build_boottime() {
-	local src="$MICA_ROOT/tests/tools/boottime.c" out="$NESTED_BUILD/boottime"
-	if [ ! -x "$out" ] || [ "$src" -nt "$out" ]; then
-		nested_need_pkgs gcc libc6-dev
-		mkdir -p "$NESTED_BUILD"
-		gcc -static -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
-			-o "$out.tmp" "$src" || nested_die "building $src failed"
-		mv "$out.tmp" "$out"
-	fi
-	echo "$out"
+# nested_toolstack_bundle DIR: what the toolstack runs pass in L1's /extra:
+# DIR/bin/{micad,mica,unixsock} (build/ and a static tests/tools/unixsock)
+# and DIR/lib with the libraries micad and mica link and the ones mica
+# dlopen()s, flat (for LD_LIBRARY_PATH): L1's initramfs carries no micad.
+nested_toolstack_bundle() {
+	local ts="$1" b l p
+	mkdir -p "$ts/bin" "$ts/lib"
+	cp "$MICA_ROOT/build/micad" "$MICA_ROOT/build/mica" "$ts/bin/"
+	cp "$(nested_build_tool unixsock)" "$ts/bin/unixsock"
+	{
+		for b in micad mica; do
+			ldd "$MICA_ROOT/build/$b" | awk '/=> \// { print $3 }'
+		done
+		for l in $MICA_DLOPEN_LIBS; do
+			p=$(nested_dlopen_lib_path "$l")
+			[ -n "$p" ] || continue
+			echo "$p"
+			ldd "$p" | awk '/=> \// { print $3 }'
+		done
+	} | sort -u | while read -r l; do cp -L "$l" "$ts/lib/"; done
 }
 
-# nested_build_tool NAME [CFLAGS...]: build tests/tools/NAME.c static into
-# build/nested/tools/NAME when missing or older than its source; prints the
-# path. These tools run in the L1 and L2 busybox initramfs (no libc there).
+# nested_build_tool NAME|SRC.c [CFLAGS...]: build tests/tools/NAME.c (or
+# SRC.c) static into build/nested/tools/NAME when missing or older than its
+# source; prints the path. These tools run in the L1 and L2 busybox
+# initramfs (no libc there).
 nested_build_tool() {
-	local name="$1" src out
+	local name src out
+	case "$1" in
+	*.c)
+		src="$1"
+		name=$(basename "$1" .c)
+		;;
+	*)
+		name="$1"
+		src="$MICA_ROOT/tests/tools/$1.c"
+		;;
+	esac
 	shift
-	src="$MICA_ROOT/tests/tools/$name.c"
 	out="$NESTED_BUILD/tools/$name"
 	[ -f "$src" ] || nested_die "no tool source $src"
 	if [ ! -x "$out" ] || [ "$src" -nt "$out" ]; then
@@ -262,7 +286,7 @@ nested_run() {
 		[ -x "$MICA_ROOT/build/mica" ] && MICA="$MICA_ROOT/build/mica"
 		QEMU=
 		[ "$with_qemu" = 1 ] && QEMU=$(command -v qemu-system-x86_64 || true)
-		BOOTTIME=$(nested_build_boottime)
+		BOOTTIME=$(nested_build_tool boottime)
 		L2_INITRD=$("$NESTED_DIR/mkinitramfs-l2")
 		L2_VIRTIO_LAYER=$("$NESTED_DIR/mkinitramfs-l2-virtio")
 		PATH="$NESTED_BUILD/tools:$PATH"
@@ -287,6 +311,70 @@ nested_run() {
 # nested_usage: print the comment block at the top of the running script.
 nested_usage() {
 	awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
+}
+
+# nested_skip_all PREFIX TESTS ONLY REASON: "SKIP PREFIX.NAME: REASON" for
+# each NAME of TESTS (space-separated) that ONLY selects (comma-separated
+# names; empty: all); then exit 0.
+nested_skip_all() {
+	local t
+	for t in $2; do
+		if [ -z "$3" ] || [[ ",$3," == *",$t,"* ]]; then
+			echo "SKIP $1.$t: $4"
+		fi
+	done
+	exit 0
+}
+
+# nested_run_logged OUT [--timeout SECS] [--with-qemu] SCRIPT [FILES...]:
+# nested_run with its output shown and also appended to OUT; its status
+# goes to NESTED_RC. Returns 0, so that the caller's set -e, which stays in
+# force in the run itself, does not end the caller.
+nested_run_logged() {
+	local out="$1" pf
+	shift
+	pf=$(shopt -po pipefail || true)
+	set +o pipefail
+	nested_run "$@" | tee -a "$out"
+	# shellcheck disable=SC2034 # read by the caller
+	NESTED_RC=${PIPESTATUS[0]}
+	eval "$pf"
+}
+
+# nested_verdict PREFIX TESTS ONLY OUT RC: the end of a tier-3 driver whose
+# run (status RC) printed its results, "PASS|FAIL|SKIP PREFIX.NAME", into
+# OUT. Prints them and the "l2:" boot lines again, indented so that
+# tests/run counts each result once, then exits: with SKIP lines (as
+# nested_skip_all) when L1 had no /dev/kvm; 1 when a test failed, or when
+# the run failed or gave no result with no test failure to say why (a
+# "PREFIX.rig" failure); else 0.
+nested_verdict() {
+	local prefix="$1" tests="$2" only="$3" out="$4" rc="$5" re fails passes
+	local why="the test run ended with status $rc (124 = timeout, 125 = L1 stopped early)"
+	re=${prefix//./\\.}
+	echo "---- summary"
+	grep -a -E "^(l2: |(PASS|FAIL|SKIP) $re\.)" "$out" | sed 's/^/  /' || true
+	fails=$(grep -a -c "^FAIL $re\." "$out" || true)
+	passes=$(grep -a -c "^PASS $re\." "$out" || true)
+	if grep -a -q 'MICA-L1-ERROR: /dev/kvm does not exist' "$out"; then
+		nested_skip_all "$prefix" "$tests" "$only" \
+			"no /dev/kvm in the L1 nested host (QEMU's -cpu max did not expose SVM)"
+	fi
+	if [ "$rc" != 0 ]; then
+		if [ "$fails" = 0 ]; then
+			echo "FAIL $prefix.rig: $why"
+		else
+			echo "  ($why)"
+		fi
+		exit 1
+	fi
+	if [ "$passes" = 0 ] && [ "$fails" = 0 ]; then
+		grep -a -q "^SKIP $re\." "$out" && exit 0
+		echo "FAIL $prefix.rig: no test results"
+		exit 1
+	fi
+	[ "$fails" = 0 ] || exit 1
+	exit 0
 }
 
 # nested_lock NAME: serialise builders of the same artefacts (two test runs
